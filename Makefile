@@ -1,0 +1,52 @@
+# Two commands for learners and CI:  make lab  |  make test.   Also: make course (instructors), make lock.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.course-installed
+TORCH  := $(shell grep -m1 '^torch==' requirements.lock)
+NOTEBOOKS := week1 week2 week3 week4 week5 week6
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup lab test course headers lint lock clean
+
+# One setup for everything: the virtualenv, torch first (a pinned CPU/CUDA build pip already finds),
+# then the exact lock with --no-deps (nothing can resolve to a newer torch), then this package, editable.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q --no-deps -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -c "import torch, pytorch_lightning, transformers, shared; print('installed: torch', torch.__version__)"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/python -m ipykernel install --user --name transformers-course \
+	    --display-name "Python (transformers course)" >/dev/null
+	$(BIN)/jupyter lab --notebook-dir=. week1/01_environment_check.ipynb
+
+# Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker).
+test: setup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --timeout=600 \
+	    --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider \
+	    tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
+
+# Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
+course: setup
+	$(BIN)/python tools/run_course.py --out build
+
+headers: setup
+	$(BIN)/python tools/headers.py
+
+lint: setup
+	$(BIN)/ruff check shared tools tests bench $(NOTEBOOKS)
+
+# Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose).
+lock: setup
+	{ grep '^#' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' \
+	    | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' | sort -f; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf build runs week*/runs .pytest_cache

@@ -1,0 +1,271 @@
+"""Runtime selection: which profile, which seed, which hardware settings for Lightning, and the run card.
+
+Every notebook starts with ``run = start(...)``. It decides the profile once per process, seeds everything and
+prints a run card, so a reader of any executed notebook knows exactly what ran where.
+
+Profiles (``COURSE_PROFILE``):
+  * ``full``: real checkpoints from the Hugging Face Hub and real data (IMDB subsets).
+  * ``tiny``: offline and fast: small models and committed data loaded through the same calls.
+  * ``auto`` (default): ``tiny`` when ``CI`` is set or the Hub cannot be reached, otherwise ``full``.
+
+Hardware (``trainer_kwargs``): chosen from what torch sees, overridable with ``COURSE_ACCELERATOR``,
+``COURSE_DEVICES``, ``COURSE_STRATEGY`` and ``COURSE_PRECISION``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import platform
+import socket
+import sys
+import threading
+import warnings
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import torch
+
+PROFILES = ("tiny", "full", "auto")
+ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
+STRATEGIES = ("auto", "single_device", "ddp", "ddp_spawn", "ddp_notebook", "fsdp", "deepspeed")
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "transformer-engine")
+DEFAULT_SEED = 42
+HUB_TIMEOUT_S = 1.5
+
+_OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    value = str(value).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid; expected one of: {', '.join(choices)}")
+    return value
+
+
+def in_ci() -> bool:
+    """True under continuous integration (the ``CI`` variable is set to anything but empty/0/false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def in_notebook() -> bool:
+    """True inside Jupyter or an interactive interpreter: the same test Lightning uses to refuse ``ddp``."""
+    return hasattr(sys, "ps1") or bool(sys.flags.interactive)
+
+
+@functools.cache
+def hub_reachable(timeout: float = HUB_TIMEOUT_S) -> bool:
+    """Can we open a TCP connection to the Hub? Decided once per process, in at most ~``timeout`` seconds.
+
+    The probe runs in a daemon thread so that a slow DNS lookup cannot hold the notebook.
+    """
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme != "http" else 80)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.25)
+    return bool(result and result[0])
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str  # "tiny" or "full"
+    reason: str  # why this profile was chosen, for the run card
+
+
+@functools.cache
+def profile() -> Profile:
+    """The profile for this process (cached). ``tiny`` also switches the Hugging Face libraries offline."""
+    asked = _choice("COURSE_PROFILE", os.environ.get("COURSE_PROFILE", "auto"), PROFILES)
+    if asked != "auto":
+        chosen = Profile(asked, "COURSE_PROFILE")
+    elif in_ci():
+        chosen = Profile("tiny", "auto: CI is set")
+    elif os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
+        chosen = Profile("tiny", "auto: HF_HUB_OFFLINE is set")
+    elif not hub_reachable():
+        chosen = Profile("tiny", "auto: the Hub is unreachable")
+    else:
+        chosen = Profile("full", "auto: the Hub is reachable")
+    if chosen.name == "tiny":
+        go_offline()
+    return chosen
+
+
+def go_offline() -> None:
+    """Set the Hugging Face offline switches, also in libraries that were imported before (they read them once)."""
+    for name in _OFFLINE_SWITCHES:
+        os.environ[name] = "1"
+    if "huggingface_hub" in sys.modules:
+        sys.modules["huggingface_hub"].constants.HF_HUB_OFFLINE = True
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].config.HF_HUB_OFFLINE = True
+        sys.modules["datasets"].config.HF_DATASETS_OFFLINE = True
+
+
+def seed() -> int:
+    """The course seed: ``COURSE_SEED`` or 42."""
+    raw = os.environ.get("COURSE_SEED", str(DEFAULT_SEED))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"COURSE_SEED={raw!r} is not valid; expected an integer such as 42") from None
+
+
+def _devices(value) -> int | str:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 and n != -1:
+        raise ValueError(f"devices={value!r} is not valid; expected a positive integer, -1 (all) or 'auto'")
+    return n
+
+
+def _detected() -> dict:
+    """What the hardware suggests, before any override."""
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n_cuda >= 2:
+        strategy = "ddp_notebook" if in_notebook() else "ddp"
+        return dict(accelerator="gpu", devices=n_cuda, strategy=strategy, precision=_cuda_precision())
+    if n_cuda == 1:
+        return dict(accelerator="gpu", devices=1, strategy="auto", precision=_cuda_precision())
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return dict(accelerator="mps", devices=1, strategy="auto", precision="32-true")
+    return dict(accelerator="cpu", devices=1, strategy="auto", precision="32-true")
+
+
+def _cuda_precision() -> str:
+    # bf16 needs Ampere or newer; Colab's T4 (Turing) gets fp16 mixed precision with a loss scaler.
+    return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def trainer_kwargs(**overrides) -> dict:
+    """``accelerator``, ``devices``, ``strategy`` and ``precision`` for ``lightning.Trainer``.
+
+    Chosen from the hardware (2+ GPUs: all of them with DDP; 1 GPU; Apple MPS; else CPU), then overridden by
+    ``COURSE_ACCELERATOR/DEVICES/STRATEGY/PRECISION`` and finally by keyword arguments.
+    """
+    unknown = set(overrides) - {"accelerator", "devices", "strategy", "precision"}
+    if unknown:
+        raise ValueError(
+            f"unknown trainer_kwargs override(s) {sorted(unknown)}; expected accelerator, devices, strategy, precision"
+        )
+    chosen = _detected()
+    for key in ("accelerator", "devices", "strategy", "precision"):
+        env = os.environ.get(f"COURSE_{key.upper()}")
+        if key in overrides:
+            chosen[key] = overrides[key]
+        elif env:
+            chosen[key] = env
+    chosen["accelerator"] = _choice("accelerator", chosen["accelerator"], ACCELERATORS)
+    chosen["devices"] = _devices(chosen["devices"])
+    chosen["strategy"] = _choice("strategy", chosen["strategy"], STRATEGIES)
+    chosen["precision"] = _choice("precision", chosen["precision"], PRECISIONS)
+    if chosen["strategy"] == "ddp" and in_notebook():
+        raise ValueError("strategy='ddp' cannot run inside Jupyter; expected 'ddp_notebook' there")
+    return chosen
+
+
+def quiet_libraries() -> None:
+    """Silence Lightning's tips and the Hugging Face progress bars/warnings that drown small notebooks."""
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero",
+                 "lightning.pytorch.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
+def make_trainer(**kwargs):
+    """A ``pytorch_lightning.Trainer`` with the course's hardware settings; your keyword arguments win.
+
+    Defaults: progress bar only outside CI, model summary only in the full profile, logs under ``runs/``.
+    """
+    import pytorch_lightning as pl
+
+    settings = trainer_kwargs(**{k: kwargs.pop(k) for k in list(kwargs) if k in
+                                 ("accelerator", "devices", "strategy", "precision")})
+    settings.update(enable_progress_bar=not in_ci(), enable_model_summary=profile().name == "full",
+                    default_root_dir=os.environ.get("COURSE_RUNS_DIR", "runs"))
+    settings.update(kwargs)
+    return pl.Trainer(**settings)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What ``start()`` decided; notebooks read it instead of re-deciding."""
+
+    profile: str
+    reason: str
+    seed: int
+    hardware: dict = field(default_factory=dict)
+
+    @property
+    def tiny(self) -> bool:
+        return self.profile == "tiny"
+
+    def pick(self, *, tiny, full):
+        """The value for this profile: ``run.pick(tiny=50, full=500)`` keeps one code path for both."""
+        return tiny if self.tiny else full
+
+
+def versions() -> dict:
+    import pytorch_lightning
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "lightning": pytorch_lightning.__version__, "transformers": transformers.__version__}
+
+
+def run_card(run: Run, models=(), data=()) -> str:
+    from shared import data as course_data
+    from shared import models as course_models
+
+    hw = run.hardware
+    lines = [
+        ("profile", f"{run.profile}  ({run.reason})"),
+        ("seed", str(run.seed)),
+        ("hardware", f"accelerator={hw['accelerator']} devices={hw['devices']} strategy={hw['strategy']} "
+                     f"precision={hw['precision']}"),
+    ]
+    if torch.cuda.is_available():
+        lines.append(("gpu", f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"))
+    lines += [("model", course_models.describe(role)) for role in models]
+    lines += [("data", course_data.describe(name)) for name in data]
+    lines.append(("versions", "  ".join(f"{k} {v}" for k, v in versions().items())))
+    width = max(len(k) for k, _ in lines)
+    rule = "-" * 72
+    return "\n".join([rule, "RUN CARD", *[f"{k:<{width}}  {v}" for k, v in lines], rule])
+
+
+def start(models=(), data=()) -> Run:
+    """Decide the profile, seed everything, quiet the noise, print the run card. Call once at the top."""
+    import pytorch_lightning as pl
+
+    chosen = profile()
+    quiet_libraries()
+    run = Run(chosen.name, chosen.reason, seed(), trainer_kwargs())
+    pl.seed_everything(run.seed, workers=True, verbose=False)
+    print(run_card(run, models=models, data=data))
+    return run
