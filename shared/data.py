@@ -1,0 +1,172 @@
+"""Course data, loaded through the ``datasets`` library in both profiles.
+
+* ``corpus``: a small original English corpus committed in this package (language-model and embedding demos).
+* ``sentiment``: movie-review sentiment in the IMDB schema (``text``, ``label``: 0 = neg, 1 = pos).
+  Full profile: IMDB subsets from the Hub. Tiny profile: a committed dataset with negation and contrast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+
+from shared.runtime import profile
+
+ASSETS = Path(__file__).parent / "assets"
+SPLITS = ("train", "validation", "test")
+LABEL_NAMES = ("neg", "pos")
+# Full profile: the IMDB subset sizes (train and validation both come from IMDB's train split).
+IMDB_SIZES = {"train": 2000, "validation": 500, "test": 500}
+DATASETS = ("corpus", "sentiment")
+
+
+def corpus_path() -> Path:
+    return ASSETS / "corpus.txt"
+
+
+def corpus_paragraphs() -> list[str]:
+    """The corpus as a list of paragraphs (blank-line separated)."""
+    text = corpus_path().read_text(encoding="utf-8")
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
+
+
+def sentiment_files() -> dict[str, str]:
+    return {split: str(ASSETS / "sentiment" / f"{split}.jsonl") for split in SPLITS}
+
+
+def _lines(path: str) -> int:
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def describe(name: str) -> str:
+    """One run-card line for a dataset, without loading it."""
+    if name == "corpus":
+        paragraphs = corpus_paragraphs()
+        words = sum(len(p.split()) for p in paragraphs)
+        return f"corpus: {len(paragraphs)} paragraphs, {words} words (committed, {corpus_path().name})"
+    if name == "sentiment":
+        if profile().name == "full":
+            sizes = IMDB_SIZES
+            where = "imdb from the Hub"
+        else:
+            sizes = {split: _lines(path) for split, path in sentiment_files().items()}
+            where = "committed json, IMDB schema"
+        return "sentiment: " + " / ".join(f"{k} {v}" for k, v in sizes.items()) + f" ({where})"
+    raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}")
+
+
+def load_corpus(val_fraction: float = 0.1, seed: int = 0):
+    """``DatasetDict`` with ``train``/``validation`` splits of corpus paragraphs (column ``text``)."""
+    from datasets import load_dataset
+
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction={val_fraction!r}; expected a number strictly between 0 and 1")
+    ds = load_dataset("text", data_files={"train": str(corpus_path())}, sample_by="paragraph")["train"]
+    parts = ds.train_test_split(test_size=val_fraction, seed=seed)
+    parts["validation"] = parts.pop("test")
+    return parts
+
+
+def load_sentiment():
+    """``DatasetDict`` with ``train``/``validation``/``test``; columns ``text`` and ``label`` (ClassLabel neg/pos)."""
+    from datasets import ClassLabel, DatasetDict, load_dataset
+
+    if profile().name == "full":
+        imdb = load_dataset("imdb")
+        train = imdb["train"].shuffle(seed=0)
+        n_train, n_val = IMDB_SIZES["train"], IMDB_SIZES["validation"]
+        ds = DatasetDict(train=train.select(range(n_train)),
+                         validation=train.select(range(n_train, n_train + n_val)),
+                         test=imdb["test"].shuffle(seed=0).select(range(IMDB_SIZES["test"])))
+    else:
+        ds = load_dataset("json", data_files=sentiment_files())
+    return ds.cast_column("label", ClassLabel(names=list(LABEL_NAMES)))
+
+
+class CorpusDataModule(pl.LightningDataModule):
+    """Causal-LM blocks: tokenise each paragraph, join with end-of-text, cut into ``block_size`` token blocks."""
+
+    def __init__(self, tokenizer, block_size: int = 64, batch_size: int = 16, val_fraction: float = 0.1):
+        super().__init__()
+        if block_size < 2 or batch_size < 1:
+            raise ValueError(f"block_size={block_size}, batch_size={batch_size}; expected block_size >= 2 "
+                             "and batch_size >= 1")
+        if tokenizer.eos_token is None:
+            raise ValueError("the tokenizer has no eos_token; expected a causal-LM tokenizer")
+        self.tokenizer, self.block_size, self.batch_size = tokenizer, block_size, batch_size
+        self.val_fraction = val_fraction
+
+    def setup(self, stage: str | None = None) -> None:
+        eos, size = self.tokenizer.eos_token, self.block_size
+
+        def to_blocks(batch):
+            ids = [i for text in batch["text"] for i in self.tokenizer(text + eos)["input_ids"]]
+            n = len(ids) // size * size
+            blocks = [ids[i:i + size] for i in range(0, n, size)]
+            return {"input_ids": blocks, "labels": blocks}
+
+        parts = load_corpus(self.val_fraction)
+        self.splits = parts.map(to_blocks, batched=True, remove_columns=["text"]).with_format("torch")
+
+    def train_dataloader(self):
+        return DataLoader(self.splits["train"], batch_size=self.batch_size, shuffle=True)
+
+    def val_dataloader(self):
+        return DataLoader(self.splits["validation"], batch_size=self.batch_size)
+
+
+class SentimentDataModule(pl.LightningDataModule):
+    """Sentiment classification: tokenise once with ``.map(batched=True)``, pad each batch dynamically."""
+
+    def __init__(self, tokenizer, batch_size: int = 16, max_length: int = 128):
+        super().__init__()
+        if batch_size < 1 or max_length < 8:
+            raise ValueError(f"batch_size={batch_size}, max_length={max_length}; expected batch_size >= 1 "
+                             "and max_length >= 8")
+        self.tokenizer, self.batch_size, self.max_length = tokenizer, batch_size, max_length
+
+    def prepare_data(self) -> None:
+        load_sentiment()  # download once (full profile) / check the files are there (tiny profile)
+
+    def setup(self, stage: str | None = None) -> None:
+        from transformers import DataCollatorWithPadding
+
+        raw = load_sentiment()
+        self.raw = raw
+        self.splits = raw.map(lambda b: self.tokenizer(b["text"], truncation=True, max_length=self.max_length),
+                              batched=True, remove_columns=["text"]).rename_column("label", "labels")
+        self.collate = DataCollatorWithPadding(self.tokenizer, return_tensors="pt")
+
+    def _loader(self, split: str, shuffle: bool = False):
+        return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle, collate_fn=self.collate)
+
+    def train_dataloader(self):
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader("validation")
+
+    def test_dataloader(self):
+        return self._loader("test")
+
+    def predict_dataloader(self):
+        return self._loader("test")
+
+
+def text_loader(tokenizer, texts, batch_size: int = 8, padding_side: str = "right") -> DataLoader:
+    """A DataLoader of tokenised texts for ``trainer.predict``; use ``padding_side="left"`` for generation."""
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)) or not texts:
+        raise ValueError(f"expected a non-empty list of strings; got {type(texts).__name__}")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise ValueError(f"expected non-empty strings; items {bad[:5]} are empty or not strings")
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"padding_side={padding_side!r}; expected 'left' or 'right'")
+
+    def collate(batch):
+        return tokenizer(list(batch), padding=True, return_tensors="pt", padding_side=padding_side)
+
+    return DataLoader(list(texts), batch_size=batch_size, collate_fn=collate)
