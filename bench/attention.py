@@ -1,0 +1,99 @@
+"""Benchmark: our attention layers vs PyTorch's, forward + backward.
+
+    python bench/attention.py [--quick]
+
+Pairs are timed interleaved (A, B, A, B, ...) and we report medians, so slow drift of the
+machine (thermal, other processes) hits both sides alike. The last line is machine-readable:
+``mha_vs_torch=<ours / torch time>`` (target: <= 1.05).
+"""
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from shared.layers import MultiHeadAttention, attention, copy_from_torch_mha  # noqa: E402
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_pair(fns, device, repeats, inner, budget_s=float("inf")):
+    """Median seconds per call for each fn, measured in interleaved rounds (at least 3 rounds;
+    stops early once ``budget_s`` is spent, so --quick stays quick on a busy machine)."""
+    times = {name: [] for name in fns}
+    start = time.perf_counter()
+    for r in range(repeats):
+        if r >= 3 and time.perf_counter() - start > budget_s:
+            break
+        for name, fn in fns.items():
+            sync(device)
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            sync(device)
+            times[name].append((time.perf_counter() - t0) / inner)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (< 15 s on 2 CPU cores)")
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    B, L, D, H = 8, 128, 256, 8
+    repeats, inner, warmup, budget_s = (7, 5, 5, 4.0) if args.quick else (21, 10, 20, float("inf"))
+    torch.manual_seed(0)
+
+    theirs = torch.nn.MultiheadAttention(D, H, batch_first=True).to(device)
+    ours = copy_from_torch_mha(MultiHeadAttention(D, H).to(device), theirs)
+    x = torch.randn(B, L, D, device=device, requires_grad=True)
+    grad_out = torch.randn(B, L, D, device=device)
+
+    def mha_ours():
+        ours(x, need_weights=False)[0].backward(grad_out)
+
+    def mha_torch():
+        theirs(x, x, x, need_weights=False)[0].backward(grad_out)
+
+    q, k, v = (torch.randn(B, H, L, D // H, device=device, requires_grad=True) for _ in range(3))
+    grad_qkv = torch.randn(B, H, L, D // H, device=device)
+
+    def explicit():
+        attention(q, k, v)[0].backward(grad_qkv)
+
+    def sdpa():
+        F.scaled_dot_product_attention(q, k, v).backward(grad_qkv)
+
+    with torch.no_grad():  # same numbers before we time anything
+        assert torch.allclose(ours(x)[0], theirs(x, x, x)[0], atol=1e-4)
+    pairs = {
+        "mha": {"shared.MultiHeadAttention": mha_ours, "nn.MultiheadAttention": mha_torch},
+        "sdpa": {"shared.attention (explicit)": explicit, "F.scaled_dot_product_attention": sdpa},
+    }
+    results = {}
+    for label, fns in pairs.items():
+        for fn in fns.values():
+            for _ in range(warmup):
+                fn()
+        results[label] = time_pair(fns, device, repeats, inner, budget_s)
+
+    print(f"device={device} threads={torch.get_num_threads()} B={B} L={L} d_model={D} heads={H} "
+          f"rounds<={repeats}x{inner} calls (forward+backward, median ms per call)")
+    print(f"{'implementation':<34}{'ms':>9}{'ratio':>9}")
+    for timings in results.values():
+        (name_a, t_a), (name_b, t_b) = timings.items()
+        print(f"{name_a:<34}{t_a * 1e3:>9.3f}{t_a / t_b:>9.3f}")
+        print(f"{name_b:<34}{t_b * 1e3:>9.3f}{1.0:>9.3f}")
+    (t_ours, t_torch) = results["mha"].values()
+    print(f"mha_vs_torch={t_ours / t_torch:.3f}")
+
+
+if __name__ == "__main__":
+    main()
