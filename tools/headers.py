@@ -1,0 +1,173 @@
+"""Generate every notebook's header (title, Colab badge, goals, time, setup cell) and the week READMEs
+from one template and ``course.toml``, so 22 notebooks never drift.
+
+    python tools/headers.py           # write headers and READMEs (creates a skeleton for a new step)
+    python tools/headers.py --check   # exit 1 and list what drifted
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADER_IDS = ("header", "setup")
+
+SETUP = '''\
+# Setup. On Colab: install the course package and keep Colab's own torch. Locally, `make lab` did this.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    import torch
+
+    course = "{package} @ git+https://github.com/{repo}@{branch}"
+    keep_torch = f"torch=={{torch.__version__}}"  # pip must never replace Colab's torch
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", course, keep_torch], check=True)
+
+from shared.runtime import start
+
+run = start(models={models}, data={data})'''
+
+KERNEL = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+          "language_info": {"name": "python"}}
+
+
+def load_course(root: Path = ROOT) -> dict:
+    with open(root / "course.toml", "rb") as fh:
+        course = tomllib.load(fh)
+    for number, step in enumerate(course["step"], start=1):
+        step["number"] = number
+        step["week"] = int(step["path"].split("/")[0].removeprefix("week"))
+    return course
+
+
+def _label(step: dict) -> str:
+    return f"{step['number']:02d} · {step['title']}"
+
+
+def _link(src: dict, dst: dict) -> str:
+    rel = os.path.relpath(dst["path"], os.path.dirname(src["path"]))
+    return f"[{_label(dst)}]({rel})"
+
+
+def header_cells(course: dict, step: dict) -> list[dict]:
+    meta, steps = course["course"], course["step"]
+    colab = f"https://colab.research.google.com/github/{meta['repo']}/blob/{meta['branch']}/{step['path']}"
+    nav = []
+    if step["number"] > 1:
+        nav.append("Previous: " + _link(step, steps[step["number"] - 2]))
+    if step["number"] < len(steps) and not steps[step["number"]].get("planned"):
+        nav.append("Next: " + _link(step, steps[step["number"]]))
+    lines = [
+        f"# {_label(step)}",
+        "",
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})",
+        "",
+        f"*Week {step['week']} of {meta['title']} · about {step['minutes']} minutes*",
+        "",
+        "**In this notebook you will**",
+        *[f"- {goal}" for goal in step["goals"]],
+    ]
+    if nav:
+        lines += ["", "*" + " · ".join(nav) + "*"]
+    setup = SETUP.format(package=meta["package"], repo=meta["repo"], branch=meta["branch"],
+                         models=json.dumps(step.get("models", [])), data=json.dumps(step.get("data", [])))
+    return [
+        {"cell_type": "markdown", "id": "header", "metadata": {}, "source": "\n".join(lines)},
+        {"cell_type": "code", "id": "setup", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": setup},
+    ]
+
+
+def skeleton(course: dict, step: dict) -> dict:
+    tail = [{"cell_type": "markdown", "id": "recap", "metadata": {}, "source": "## Recap\n\n- TODO"},
+            {"cell_type": "markdown", "id": "exercises", "metadata": {}, "source": "## Exercises\n\n1. TODO"}]
+    return {"cells": header_cells(course, step) + tail, "metadata": KERNEL, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def with_header(course: dict, step: dict, nb: dict) -> dict:
+    body = [c for c in nb["cells"] if c.get("id") not in HEADER_IDS]
+    return {**nb, "cells": header_cells(course, step) + body, "metadata": {**nb.get("metadata", {}), **KERNEL}}
+
+
+def week_readme(course: dict, week: int) -> str:
+    steps = [s for s in course["step"] if s["week"] == week]
+    out = [f"# Week {week}: {course['weeks'][str(week)]}", ""]
+    if all(s.get("planned") for s in steps):
+        out += ["Planned steps (notebooks not written yet):", ""]
+        out += [f"- {_label(s)}" for s in steps]
+    else:
+        out += ["| Notebook | You will | Time |", "|---|---|---|"]
+        for s in steps:
+            goals = "<br>".join(s.get("goals", [])) or "planned"
+            name = Path(s["path"]).name
+            out.append(f"| [{_label(s)}]({name}) | {goals} | {s.get('minutes', '?')} min |")
+        out += ["", "Run them in order; each starts with a run card and ends with a recap and exercises."]
+    return "\n".join(out) + "\n"
+
+
+def _dump(nb: dict) -> str:
+    """Serialise as nbformat does (and so as nbstripout leaves it): no churn between the tools."""
+    import nbformat
+
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
+
+
+def sync(root: Path = ROOT, check: bool = False) -> list[str]:
+    """Bring headers and week READMEs in line with course.toml; return what differed."""
+    course = load_course(root)
+    drift = []
+    for step in course["step"]:
+        path = root / step["path"]
+        if step.get("planned"):
+            continue
+        if not path.exists():
+            drift.append(f"{step['path']}: missing")
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(_dump(skeleton(course, step)))
+            continue
+        nb = json.loads(path.read_text())
+        cells = nb["cells"][:2]
+        want = header_cells(course, step)
+        if [c.get("id") for c in cells] != list(HEADER_IDS) or any(
+            _source(a) != b["source"] for a, b in zip(cells, want, strict=True)
+        ):
+            drift.append(f"{step['path']}: header differs from the template")
+            if not check:
+                path.write_text(_dump(with_header(course, step, nb)))
+    for week in sorted({s["week"] for s in course["step"]}):
+        path = root / f"week{week}" / "README.md"
+        text = week_readme(course, week)
+        if not path.exists() or path.read_text() != text:
+            drift.append(f"{path.relative_to(root)}: differs from the template")
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+    return drift
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="report drift, change nothing")
+    args = parser.parse_args()
+    drift = sync(check=args.check)
+    for line in drift:
+        print(("drift: " if args.check else "updated: ") + line)
+    return 1 if (args.check and drift) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
