@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # then the exact lock with --no-deps (nothing can resolve to a newer torch), then this package, editable.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q "$(TORCH)" $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install -q --no-deps -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
 	$(BIN)/python -c "import torch, pytorch_lightning, transformers, shared; print('installed: torch', torch.__version__)"
@@ -26,9 +26,10 @@ lab: setup
 	    --display-name "Python (transformers course)" >/dev/null
 	$(BIN)/jupyter lab --notebook-dir=. week1/01_environment_check.ipynb
 
-# Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker).
+# Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker,
+# one torch thread each so the two never fight over the cores).
 test: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --timeout=600 \
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --timeout=600 \
 	    --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider \
 	    tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
 

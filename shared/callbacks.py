@@ -31,5 +31,6 @@ class History(pl.Callback):
         """``(steps, values)`` of one metric, from whichever list holds it."""
         rows = [r for r in (self.val if key.startswith("val_") else self.train) if key in r]
         if not rows:
-            raise KeyError(f"no logged values for {key!r}; logged keys: {sorted({k for r in self.train + self.val for k in r})}")
+            logged = sorted({k for r in self.train + self.val for k in r})
+            raise KeyError(f"no logged values for {key!r}; logged keys: {logged}")
         return [r["step"] for r in rows], [r[key] for r in rows]

@@ -179,36 +179,42 @@ def trainer_kwargs(**overrides) -> dict:
     return chosen
 
 
-def quiet_libraries() -> None:
-    """Silence Lightning's tips and the Hugging Face progress bars/warnings that drown small notebooks."""
-    for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero",
-                 "lightning.pytorch.utilities.rank_zero"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+def quiet_libraries(tips: bool = True, progress_bars: bool = True) -> None:
+    """Silence what drowns small notebooks: Lightning's tips and info lines and Hugging Face warnings
+    (``tips=True``), and the Hugging Face progress bars (``progress_bars=True``)."""
     warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import datasets
     import transformers
 
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    if tips:
+        for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        transformers.utils.logging.set_verbosity_error()
+        datasets.logging.set_verbosity_error()
+    if progress_bars:
+        transformers.utils.logging.disable_progress_bar()
+        datasets.disable_progress_bars()
 
 
 def make_trainer(**kwargs):
     """A ``pytorch_lightning.Trainer`` with the course's hardware settings; your keyword arguments win.
 
-    Defaults: progress bar only outside CI, model summary only in the full profile, logs under ``runs/``.
+    Defaults: progress bar only outside CI, model summary only in the full profile, CSV logs under ``runs/``
+    every 10 steps.
     """
     import pytorch_lightning as pl
+    from pytorch_lightning.loggers import CSVLogger
 
     settings = trainer_kwargs(**{k: kwargs.pop(k) for k in list(kwargs) if k in
                                  ("accelerator", "devices", "strategy", "precision")})
+    root = os.environ.get("COURSE_RUNS_DIR", "runs")
     settings.update(enable_progress_bar=not in_ci(), enable_model_summary=profile().name == "full",
-                    default_root_dir=os.environ.get("COURSE_RUNS_DIR", "runs"))
+                    default_root_dir=root, log_every_n_steps=10)
     settings.update(kwargs)
+    if settings.get("logger", True) is True:
+        settings["logger"] = CSVLogger(settings["default_root_dir"])
     return pl.Trainer(**settings)
 
 
@@ -264,7 +270,7 @@ def start(models=(), data=()) -> Run:
     import pytorch_lightning as pl
 
     chosen = profile()
-    quiet_libraries()
+    quiet_libraries(tips=chosen.name == "tiny", progress_bars=in_ci())
     run = Run(chosen.name, chosen.reason, seed(), trainer_kwargs())
     pl.seed_everything(run.seed, workers=True, verbose=False)
     print(run_card(run, models=models, data=data))
