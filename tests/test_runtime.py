@@ -1,0 +1,181 @@
+"""shared.runtime: hardware selection table, overrides, profiles, Hub probe, run card."""
+
+import socket
+import time
+
+import pytest
+import torch
+
+from shared import runtime
+
+ENV = ("COURSE_ACCELERATOR", "COURSE_DEVICES", "COURSE_STRATEGY", "COURSE_PRECISION", "COURSE_PROFILE",
+       "COURSE_SEED", "CI", "HF_HUB_OFFLINE")
+
+
+PROFILE, HUB_REACHABLE = runtime.profile, runtime.hub_reachable
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    PROFILE.cache_clear()
+    HUB_REACHABLE.cache_clear()
+    yield
+    PROFILE.cache_clear()
+    HUB_REACHABLE.cache_clear()
+
+
+def fake_hardware(monkeypatch, gpus=0, bf16=True, mps=False, notebook=False):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    monkeypatch.setattr(runtime, "in_notebook", lambda: notebook)
+
+
+@pytest.mark.parametrize(
+    "gpus, bf16, mps, notebook, expected",
+    [
+        (4, True, False, True, ("gpu", 4, "ddp_notebook", "bf16-mixed")),
+        (2, True, False, False, ("gpu", 2, "ddp", "bf16-mixed")),
+        (2, False, False, True, ("gpu", 2, "ddp_notebook", "16-mixed")),
+        (1, True, False, True, ("gpu", 1, "auto", "bf16-mixed")),
+        (1, False, False, False, ("gpu", 1, "auto", "16-mixed")),  # Colab's T4
+        (0, False, True, True, ("mps", 1, "auto", "32-true")),
+        (0, False, False, True, ("cpu", 1, "auto", "32-true")),
+    ],
+)
+def test_selection_table(monkeypatch, gpus, bf16, mps, notebook, expected):
+    fake_hardware(monkeypatch, gpus, bf16, mps, notebook)
+    got = runtime.trainer_kwargs()
+    assert (got["accelerator"], got["devices"], got["strategy"], got["precision"]) == expected
+    assert set(got) == {"accelerator", "devices", "strategy", "precision"}
+
+
+def test_env_overrides_then_kwargs(monkeypatch):
+    fake_hardware(monkeypatch, gpus=0)
+    monkeypatch.setenv("COURSE_ACCELERATOR", "CPU")
+    monkeypatch.setenv("COURSE_DEVICES", "2")
+    monkeypatch.setenv("COURSE_STRATEGY", "ddp_spawn")
+    monkeypatch.setenv("COURSE_PRECISION", "bf16-mixed")
+    assert runtime.trainer_kwargs() == dict(accelerator="cpu", devices=2, strategy="ddp_spawn", precision="bf16-mixed")
+    assert runtime.trainer_kwargs(precision="32-true")["precision"] == "32-true"
+
+
+@pytest.mark.parametrize(
+    "var, value, message",
+    [
+        ("COURSE_ACCELERATOR", "tpu-ish", "accelerator='tpu-ish' is not valid; expected one of: cpu, gpu"),
+        ("COURSE_STRATEGY", "magic", "strategy='magic' is not valid; expected one of: auto"),
+        ("COURSE_PRECISION", "fp8", "precision='fp8' is not valid; expected one of: 32-true"),
+        ("COURSE_DEVICES", "zero", "devices='zero' is not valid; expected a positive integer"),
+        ("COURSE_DEVICES", "0", "devices='0' is not valid"),
+        ("COURSE_PROFILE", "huge", "COURSE_PROFILE='huge' is not valid; expected one of: tiny, full, auto"),
+        ("COURSE_SEED", "abc", "COURSE_SEED='abc' is not valid; expected an integer"),
+    ],
+)
+def test_invalid_values_name_the_choices(monkeypatch, var, value, message):
+    fake_hardware(monkeypatch)
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        runtime.seed() if var == "COURSE_SEED" else (runtime.profile() if var == "COURSE_PROFILE"
+                                                     else runtime.trainer_kwargs())
+
+
+def test_unknown_override_and_ddp_in_notebook(monkeypatch):
+    fake_hardware(monkeypatch, notebook=True)
+    with pytest.raises(ValueError, match="expected accelerator, devices, strategy, precision"):
+        runtime.trainer_kwargs(max_epochs=3)
+    with pytest.raises(ValueError, match="expected 'ddp_notebook'"):
+        runtime.trainer_kwargs(strategy="ddp")
+
+
+@pytest.mark.parametrize(
+    "env, reachable, expected",
+    [
+        ({"COURSE_PROFILE": "full", "CI": "true"}, False, ("full", "COURSE_PROFILE")),
+        ({"COURSE_PROFILE": "tiny"}, True, ("tiny", "COURSE_PROFILE")),
+        ({"CI": "true"}, True, ("tiny", "auto: CI is set")),
+        ({"CI": "false"}, True, ("full", "auto: the Hub is reachable")),
+        ({}, False, ("tiny", "auto: the Hub is unreachable")),
+        ({"HF_HUB_OFFLINE": "1"}, True, ("tiny", "auto: HF_HUB_OFFLINE is set")),
+    ],
+)
+def test_profile_decision(monkeypatch, env, reachable, expected):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(runtime, "hub_reachable", lambda: reachable)
+    monkeypatch.setattr(runtime, "go_offline", lambda: None)
+    got = runtime.profile()
+    assert (got.name, got.reason) == expected
+
+
+def test_tiny_profile_sets_offline_switches_even_after_import(monkeypatch):
+    import datasets
+    import huggingface_hub
+
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.setenv(name, "0")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("COURSE_PROFILE", "tiny")
+    assert runtime.profile().name == "tiny"
+    import os
+
+    assert all(os.environ[n] == "1" for n in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is True
+    assert datasets.config.HF_HUB_OFFLINE is True
+
+
+def test_hub_probe_is_fast_when_refused(monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port on this machine: refused at once
+    t0 = time.perf_counter()
+    assert runtime.hub_reachable() is False
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_hub_probe_gives_up_on_a_hanging_connection(monkeypatch):
+    def hang(*args, **kwargs):
+        time.sleep(10)
+
+    monkeypatch.setattr(socket, "create_connection", hang)
+    t0 = time.perf_counter()
+    assert runtime.hub_reachable() is False
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_hub_probe_true_for_a_listening_endpoint(monkeypatch):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert runtime.hub_reachable() is True
+    finally:
+        server.close()
+
+
+def test_run_pick_and_card(monkeypatch):
+    fake_hardware(monkeypatch)
+    monkeypatch.setenv("COURSE_PROFILE", "tiny")
+    monkeypatch.setenv("COURSE_SEED", "7")
+    run = runtime.Run("tiny", "COURSE_PROFILE", runtime.seed(), runtime.trainer_kwargs())
+    assert run.seed == 7 and run.pick(tiny=1, full=2) == 1
+    assert runtime.Run("full", "x", 1, {}).pick(tiny=1, full=2) == 2
+    card = runtime.run_card(run, models=["encoder"], data=["sentiment"])
+    for needle in ("profile   tiny", "seed      7", "accelerator=cpu devices=1 strategy=auto precision=32-true",
+                   "all-MiniLM-L6-v2", "sentiment: train 2000 / validation 400 / test 400", "torch 2."):
+        assert needle in card, needle
+
+
+def test_make_trainer_uses_course_settings(monkeypatch, tmp_path):
+    fake_hardware(monkeypatch)
+    monkeypatch.setenv("COURSE_PROFILE", "tiny")
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    trainer = runtime.make_trainer(max_steps=3, precision="bf16-mixed")
+    assert trainer.max_steps == 3
+    assert trainer.precision == "bf16-mixed"
+    assert trainer.progress_bar_callback is None  # quiet under CI
+    assert trainer.default_root_dir == str(tmp_path)
