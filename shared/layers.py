@@ -60,11 +60,17 @@ def padding_mask(attention_mask):
 
 class TokenEmbedding(nn.Embedding):
     """Token ids (B, L) -> vectors (B, L, D), multiplied by sqrt(D) as in "Attention Is All
-    You Need", so embeddings and positional encodings have a comparable scale."""
+    You Need". Weights start at N(0, 1/D), so the scaled vectors have unit variance: the same
+    scale as the positional encodings they are added to (nn.Embedding's N(0, 1) would make them
+    sqrt(D) times larger and drown the positions)."""
 
     def __init__(self, vocab_size, d_model, padding_idx=None):
         super().__init__(vocab_size, d_model, padding_idx=padding_idx)
         self.scale = math.sqrt(d_model)
+
+    def reset_parameters(self):
+        nn.init.normal_(self.weight, std=self.embedding_dim**-0.5)
+        self._fill_padding_idx_with_zero()
 
     def forward(self, tokens):
         return super().forward(tokens) * self.scale

@@ -282,6 +282,9 @@ def test_feed_forward_and_token_embedding():
     tokens = torch.tensor([[0, 5, 7]])
     torch.testing.assert_close(emb(tokens), emb.weight[tokens] * math.sqrt(D))
     assert (emb(tokens)[0, 0] == 0).all()
+    # weights start at N(0, 1/D): after the sqrt(D) scaling, vectors have unit variance like the positions
+    wide = TokenEmbedding(5000, 64)
+    assert abs(wide(torch.arange(1, 5000)).std().item() - 1.0) < 0.05
 
 
 # ---------------------------------------------------------------- positional encodings
