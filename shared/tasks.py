@@ -1,0 +1,168 @@
+"""Small synthetic sequence tasks, each with a known answer, and one tiny model that learns them.
+
+A task is a function ``task(n, generator, **options) -> (x, y)`` that draws ``n`` examples:
+``x`` (n, L) token ids, or (n, L, 2) when a position holds two tokens (their embeddings are summed),
+and ``y`` (n, L) the label of every position, with ``IGNORE`` (-100) where nothing is asked.
+
+* ``reverse``: the label of position i is the token at position L-1-i. Needs order.
+* ``lookup``: key:value pairs, then a query key; predict its value at the query position. Needs retrieval.
+* ``present_elsewhere``: is this position's token also somewhere else in the sequence? Needs other positions.
+
+``TaskDataModule`` serves a fixed train/validation draw of a task; ``SequenceModel`` is embedding ->
+(positions) -> (self-attention) -> (feed-forward) -> linear head, each part switchable, trained with
+cross-entropy on the labelled positions.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from shared.layers import FeedForward, MultiHeadAttention, SinusoidalPositionalEncoding, TokenEmbedding
+
+IGNORE = -100  # label of positions that are not scored (F.cross_entropy's ignore_index)
+
+
+def _check(name, value, low):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name}={value!r}; expected an integer >= {low}")
+
+
+def reverse(n, generator=None, length=8, vocab_size=16):
+    """``length`` distinct tokens from ``range(vocab_size)``; label of position i = token at length-1-i."""
+    _check("n", n, 1)
+    _check("length", length, 2)
+    _check("vocab_size", vocab_size, length)
+    x = torch.rand(n, vocab_size, generator=generator).argsort(dim=1)[:, :length]  # distinct tokens per row
+    return x, x.flip(1)
+
+
+def lookup(n, generator=None, pairs=6, num_keys=16, num_values=8, queries=1):
+    """Positions 0..pairs-1 hold (key, value) pairs with distinct keys; the last position holds the question.
+
+    Token ids: keys 0..K-1, values K..K+V-1 (K = num_keys, V = num_values). x: (n, pairs+1, 2).
+    ``queries=1``: the question is (key a, "?" = K+V); its label is a's value, a class in ``range(V)``.
+    ``queries=2``: the question is (key a, key b) with b written in a second id range K+V+1..2K+V, so the
+    model can tell which key was asked first; the label is the pair of values as one class a_value * V +
+    b_value in ``range(V * V)``. Vocabulary size: K + V + 1, or 2K + V + 1 with two queries.
+    Only the last position is labelled.
+    """
+    _check("n", n, 1)
+    _check("pairs", pairs, 2)
+    _check("num_keys", num_keys, pairs)
+    _check("num_values", num_values, 2)
+    if queries not in (1, 2):
+        raise ValueError(f"queries={queries!r}; expected 1 or 2")
+    K, V = num_keys, num_values
+    keys = torch.rand(n, K, generator=generator).argsort(dim=1)[:, :pairs]
+    values = torch.randint(V, (n, pairs), generator=generator)
+    pick = torch.rand(n, pairs, generator=generator).argsort(dim=1)[:, :2]  # two different pairs: a and b
+    a, b = keys.gather(1, pick[:, :1]), keys.gather(1, pick[:, 1:])
+    label = values.gather(1, pick[:, :1])[:, 0]
+    if queries == 1:
+        question = torch.cat([a, torch.full_like(a, K + V)], dim=1)
+    else:
+        question = torch.cat([a, b + K + V + 1], dim=1)
+        label = label * V + values.gather(1, pick[:, 1:])[:, 0]
+    x = torch.cat([torch.stack([keys, values + K], dim=-1), question[:, None]], dim=1)
+    y = torch.full((n, pairs + 1), IGNORE)
+    y[:, -1] = label
+    return x, y
+
+
+def present_elsewhere(n, generator=None, length=8, vocab_size=10):
+    """Tokens drawn uniformly with repetition; label 1 where the token also occurs at another position.
+
+    With the defaults about half the labels are 1, and a position's own token says nothing about its label.
+    """
+    _check("n", n, 1)
+    _check("length", length, 2)
+    _check("vocab_size", vocab_size, 2)
+    x = torch.randint(vocab_size, (n, length), generator=generator)
+    same = x[:, :, None] == x[:, None, :]  # (n, L, L)
+    return x, (same.sum(-1) > 1).long()
+
+
+TASKS = {"reverse": reverse, "lookup": lookup, "present_elsewhere": present_elsewhere}
+
+
+class TaskDataModule(pl.LightningDataModule):
+    """A fixed draw of ``n_train`` training and ``n_val`` validation examples of a task from ``TASKS``.
+
+    ``TaskDataModule("reverse", length=8)``: extra keyword arguments go to the task function.
+    """
+
+    def __init__(self, task, n_train=4096, n_val=1024, batch_size=64, seed=0, **options):
+        super().__init__()
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; expected one of: {', '.join(TASKS)}")
+        _check("batch_size", batch_size, 1)
+        self.task, self.batch_size = task, batch_size
+        g = torch.Generator().manual_seed(seed)
+        self.train_set = TensorDataset(*TASKS[task](n_train, g, **options))
+        self.val_set = TensorDataset(*TASKS[task](n_val, g, **options))
+
+    def train_dataloader(self):
+        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True)
+
+    def val_dataloader(self):
+        return DataLoader(self.val_set, batch_size=len(self.val_set))
+
+
+class SequenceModel(pl.LightningModule):
+    """tokens -> TokenEmbedding (+ sinusoidal positions) -> x + attention(x) -> x + FFN(x) -> linear head.
+
+    ``positions``, ``attention`` and ``ffn`` switch the parts on and off, so notebooks can train the same model
+    with and without one of them. Logs ``train_loss``, ``train_acc``, ``val_loss`` and ``val_acc`` (accuracy over
+    the labelled positions only).
+    """
+
+    def __init__(self, vocab_size, num_classes, d_model=64, num_heads=4, positions=True, attention=True,
+                 ffn=True, lr=3e-3, max_len=64):
+        super().__init__()
+        if not (attention or ffn):
+            raise ValueError("attention=False and ffn=False leave nothing to learn; expected at least one")
+        self.save_hyperparameters()
+        self.embed = TokenEmbedding(vocab_size, d_model)
+        self.positions = SinusoidalPositionalEncoding(d_model, max_len) if positions else nn.Identity()
+        self.attn = MultiHeadAttention(d_model, num_heads) if attention else None
+        self.ffn = FeedForward(d_model, 4 * d_model) if ffn else None
+        self.head = nn.Linear(d_model, num_classes)
+
+    def forward(self, x, need_weights=False):
+        """x (B, L) or (B, L, 2) token ids -> logits (B, L, num_classes), and the attention weights if asked."""
+        h = self.embed(x) if x.dim() == 2 else self.embed(x).sum(-2)
+        h = self.positions(h)
+        weights = None
+        if self.attn is not None:
+            a, weights = self.attn(h, need_weights=need_weights)
+            h = h + a
+        if self.ffn is not None:
+            h = h + self.ffn(h)
+        logits = self.head(h)
+        return (logits, weights) if need_weights else logits
+
+    def _step(self, batch):
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE)
+        scored = y != IGNORE
+        acc = (logits.argmax(-1) == y)[scored].float().mean()
+        return loss, acc
+
+    def training_step(self, batch, batch_idx):
+        loss, acc = self._step(batch)
+        self.log("train_loss", loss)
+        self.log("train_acc", acc)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        loss, acc = self._step(batch)
+        self.log("val_loss", loss)
+        self.log("val_acc", acc)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
