@@ -2,11 +2,14 @@
 
 * ``corpus``: a small original English corpus committed in this package (language-model and embedding demos).
 * ``sentiment``: movie-review sentiment in the IMDB schema (``text``, ``label``: 0 = neg, 1 = pos).
-  Full profile: IMDB subsets from the Hub. Tiny profile: a committed dataset with negation and contrast.
+  Full profile: IMDB subsets from the Hub. Tiny profile: the course's committed set (below).
+* ``course_sentiment``: the committed set itself, in both profiles: short reviews where negation and contrast
+  decide the label, so word order matters (see ``assets/sentiment/README.md``).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -19,7 +22,10 @@ SPLITS = ("train", "validation", "test")
 LABEL_NAMES = ("neg", "pos")
 # Full profile: the IMDB subset sizes (train and validation both come from IMDB's train split).
 IMDB_SIZES = {"train": 2000, "validation": 500, "test": 500}
-DATASETS = ("corpus", "sentiment")
+DATASETS = ("corpus", "sentiment", "course_sentiment")
+PATTERNS = ("simple", "negation", "contrast")
+_CONTRAST = re.compile(r"\b(but|although|though|however|despite|yet|while)\b")
+_NEGATION = re.compile(r"\b(not|never|nobody|wasn't|weren't|didn't|isn't)\b")
 
 
 def corpus_path() -> Path:
@@ -47,14 +53,14 @@ def describe(name: str) -> str:
         paragraphs = corpus_paragraphs()
         words = sum(len(p.split()) for p in paragraphs)
         return f"corpus: {len(paragraphs)} paragraphs, {words} words (committed, {corpus_path().name})"
-    if name == "sentiment":
-        if profile().name == "full":
+    if name == "sentiment" or name == "course_sentiment":
+        if name == "sentiment" and profile().name == "full":
             sizes = IMDB_SIZES
             where = "imdb from the Hub"
         else:
             sizes = {split: _lines(path) for split, path in sentiment_files().items()}
             where = "committed json, IMDB schema"
-        return "sentiment: " + " / ".join(f"{k} {v}" for k, v in sizes.items()) + f" ({where})"
+        return f"{name}: " + " / ".join(f"{k} {v}" for k, v in sizes.items()) + f" ({where})"
     raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}")
 
 
@@ -70,11 +76,23 @@ def load_corpus(val_fraction: float = 0.1, seed: int = 0):
     return parts
 
 
-def load_sentiment():
-    """``DatasetDict`` with ``train``/``validation``/``test``; columns ``text`` and ``label`` (ClassLabel neg/pos)."""
+def pattern_of(text: str) -> str:
+    """The course set's pattern of a review: ``contrast``, ``negation`` or ``simple`` (the data card's rule)."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected a review as a string; got {type(text).__name__}")
+    if _CONTRAST.search(text.lower()):
+        return "contrast"
+    return "negation" if _NEGATION.search(text.lower()) else "simple"
+
+
+def load_sentiment(course: bool = False):
+    """``DatasetDict`` with ``train``/``validation``/``test``; columns ``text`` and ``label`` (ClassLabel neg/pos).
+
+    ``course=True`` loads the committed course set in every profile.
+    """
     from datasets import ClassLabel, DatasetDict, load_dataset
 
-    if profile().name == "full":
+    if profile().name == "full" and not course:
         imdb = load_dataset("imdb")
         train = imdb["train"].shuffle(seed=0)
         n_train, n_val = IMDB_SIZES["train"], IMDB_SIZES["validation"]

@@ -148,19 +148,30 @@ def load_encoder():
     return AutoModel.from_pretrained(src, use_safetensors=True), AutoTokenizer.from_pretrained(src)
 
 
-def load_classifier(num_labels: int = 2, pretrained: bool = True):
-    """``(model, tokenizer)`` for sequence classification. ``pretrained=False``: same architecture, random init."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+def classifier_from(src: str, num_labels: int = 2, pretrained: bool = True, labels=None):
+    """An ``AutoModelForSequenceClassification`` from a Hub id or folder; ``pretrained=False``: random init.
 
+    ``labels`` (e.g. ``("neg", "pos")``) names the classes in the config, so pipelines report names, not ids.
+    """
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    if labels is not None:
+        num_labels = len(labels)
     if not isinstance(num_labels, int) or num_labels < 2:
         raise ValueError(f"num_labels={num_labels!r}; expected an integer >= 2")
-    src = source("classifier")
-    config = AutoConfig.from_pretrained(src, num_labels=num_labels)
+    names = {"id2label": dict(enumerate(labels)), "label2id": {n: i for i, n in enumerate(labels)}} if labels else {}
+    config = AutoConfig.from_pretrained(src, num_labels=num_labels, **names)
     if pretrained:
-        model = AutoModelForSequenceClassification.from_pretrained(src, config=config, use_safetensors=True)
-    else:
-        model = AutoModelForSequenceClassification.from_config(config)
-    return model, AutoTokenizer.from_pretrained(src)
+        return AutoModelForSequenceClassification.from_pretrained(src, config=config, use_safetensors=True)
+    return AutoModelForSequenceClassification.from_config(config)
+
+
+def load_classifier(num_labels: int = 2, pretrained: bool = True):
+    """``(model, tokenizer)`` for sequence classification. ``pretrained=False``: same architecture, random init."""
+    from transformers import AutoTokenizer
+
+    src = source("classifier")
+    return classifier_from(src, num_labels, pretrained), AutoTokenizer.from_pretrained(src)
 
 
 def load_causal_lm():
@@ -174,3 +185,10 @@ def load_causal_lm():
     model = AutoModelForCausalLM.from_pretrained(src, use_safetensors=True)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def load_tokenizer(role: str):
+    """The tokenizer that belongs to a role's model (e.g. to tokenise data before the model is built)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(source(role))

@@ -62,3 +62,69 @@ class CausalLMModule(pl.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+class SentimentClassifier(pl.LightningModule):
+    """Fine-tune ``AutoModelForSequenceClassification``: AdamW with grouped weight decay, linear warmup and decay
+    stepped every optimizer step, accuracy and macro-F1 from torchmetrics.
+
+    The model is built from ``source`` (a Hub id or a local folder) inside ``__init__`` and every argument is
+    saved as a hyperparameter, so ``SentimentClassifier.load_from_checkpoint(path)`` rebuilds it exactly.
+    """
+
+    def __init__(self, source: str, labels: tuple = ("neg", "pos"), pretrained: bool = True, lr: float = 5e-5,
+                 weight_decay: float = 0.01, warmup_ratio: float = 0.1):
+        super().__init__()
+        from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+        from shared.models import classifier_from
+
+        if lr <= 0 or not 0 <= warmup_ratio < 1 or weight_decay < 0:
+            raise ValueError(f"lr={lr}, warmup_ratio={warmup_ratio}, weight_decay={weight_decay}; expected lr > 0, "
+                             "0 <= warmup_ratio < 1 and weight_decay >= 0")
+        self.save_hyperparameters()
+        labels = tuple(labels)
+        num_labels = len(labels)
+        self.model = classifier_from(source, pretrained=pretrained, labels=labels).train()
+        self.metrics = torch.nn.ModuleDict({
+            f"{stage}_{name}": metric(num_classes=num_labels, average="macro" if name == "f1" else "micro")
+            for stage in ("val", "test") for name, metric in (("acc", MulticlassAccuracy), ("f1", MulticlassF1Score))
+        })
+
+    def forward(self, batch):
+        return self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+
+    def training_step(self, batch, batch_idx):
+        loss = F.cross_entropy(self(batch), batch["labels"])
+        self.log("train_loss", loss, prog_bar=True)
+        return loss
+
+    def _evaluate(self, batch, stage: str):
+        logits = self(batch)
+        self.log(f"{stage}_loss", F.cross_entropy(logits, batch["labels"]), prog_bar=True)
+        for name in ("acc", "f1"):
+            metric = self.metrics[f"{stage}_{name}"]
+            metric(logits, batch["labels"])
+            self.log(f"{stage}_{name}", metric, prog_bar=name == "acc")
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate(batch, "test")
+
+    def predict_step(self, batch, batch_idx):
+        """Class probabilities, shape (batch, num_labels)."""
+        return self(batch).softmax(dim=-1)
+
+    def configure_optimizers(self):
+        from transformers import get_linear_schedule_with_warmup
+
+        # Biases and normalisation weights (1-D tensors) get no weight decay, as in BERT's recipe.
+        params = [p for p in self.parameters() if p.requires_grad]
+        groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": self.hparams.weight_decay},
+                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+        optimizer = torch.optim.AdamW(groups, lr=self.hparams.lr)
+        total = self.trainer.estimated_stepping_batches
+        schedule = get_linear_schedule_with_warmup(optimizer, int(self.hparams.warmup_ratio * total), total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

@@ -1,0 +1,55 @@
+"""Sentiment predictions for people: one text or a list in, labels with probabilities out."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch.utils.data import DataLoader
+
+
+def check_texts(texts) -> tuple[list[str], bool]:
+    """Validate input: a non-empty string or a non-empty list of non-empty strings. Returns (list, was_single)."""
+    single = isinstance(texts, str)
+    items = [texts] if single else texts
+    if not isinstance(items, (list, tuple)) or len(items) == 0:
+        raise ValueError(f"expected a string or a non-empty list of strings; got {type(texts).__name__}"
+                         + (" (empty)" if isinstance(texts, (list, tuple)) else ""))
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise ValueError(f"item {i} has type {type(text).__name__}; expected every item to be a string "
+                             "(mixed lists are not accepted)")
+        if not text.strip():
+            raise ValueError(f"item {i} is empty; expected text with at least one non-space character")
+    return list(items), single
+
+
+def predict_sentiment(module, tokenizer, texts, max_length: int = 128, batch_size: int = 32, trainer=None):
+    """Labels and probabilities from a fine-tuned ``SentimentClassifier``, through ``trainer.predict``.
+
+    Returns a dict for one string, a list of dicts for a list: ``text``, ``label``, ``score`` (probability of the
+    label), ``probs`` ({label: probability}) and ``truncated`` (True when the text exceeded ``max_length`` tokens
+    and only its beginning was read; a warning says so too).
+    """
+    from shared.runtime import make_trainer
+
+    items, single = check_texts(texts)
+    if not isinstance(max_length, int) or max_length < 8:
+        raise ValueError(f"max_length={max_length!r}; expected an integer >= 8")
+    lengths = [len(ids) for ids in tokenizer(items)["input_ids"]]
+    truncated = [n > max_length for n in lengths]
+    if any(truncated):
+        longest = max(lengths)
+        warnings.warn(f"{sum(truncated)} text(s) longer than {max_length} tokens (longest {longest}) were "
+                      f"truncated: only their first {max_length} tokens were read", stacklevel=2)
+
+    def collate(batch):
+        return tokenizer(batch, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+
+    trainer = trainer or make_trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    probs = torch.cat(trainer.predict(module, DataLoader(items, batch_size=batch_size, collate_fn=collate)))
+    names = module.model.config.id2label
+    results = [{"text": text, "label": names[int(p.argmax())], "score": float(p.max()),
+                "probs": {names[i]: float(v) for i, v in enumerate(p)}, "truncated": cut}
+               for text, p, cut in zip(items, probs, truncated, strict=True)]
+    return results[0] if single else results
