@@ -30,7 +30,7 @@ def tokenizer(tiny_source):
     return AutoTokenizer.from_pretrained(tiny_source)
 
 
-def batches(tokenizer, n=64, batch_size=8):
+def batches(tokenizer, n=64, batch_size=8, shuffle=True):
     texts = ["a wonderful film.", "a dreadful film."] * (n // 2)
     labels = [1, 0] * (n // 2)
     rows = list(zip(texts, labels, strict=True))
@@ -40,7 +40,7 @@ def batches(tokenizer, n=64, batch_size=8):
         enc["labels"] = torch.tensor([y for _, y in rows])
         return dict(enc)
 
-    return DataLoader(rows, batch_size=batch_size, shuffle=True, collate_fn=collate)
+    return DataLoader(rows, batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
 
 
 def test_mean_pool_ignores_padding():
@@ -50,6 +50,7 @@ def test_mean_pool_ignores_padding():
         mean_pool(h, torch.ones(1, 2))
 
 
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
 def test_optimizer_groups_and_per_step_warmup(tiny_source, tokenizer, tmp_path):
     module = SentimentClassifier(tiny_source, lr=1e-3, weight_decay=0.1, warmup_ratio=0.5)
     lrs = []
@@ -75,7 +76,7 @@ def test_learns_and_round_trips_through_a_checkpoint(tiny_source, tokenizer, tmp
     loader = batches(tokenizer)
     trainer = runtime.make_trainer(max_steps=30, logger=False, enable_checkpointing=False,
                                    default_root_dir=str(tmp_path))
-    trainer.fit(module, loader, loader)
+    trainer.fit(module, loader, batches(tokenizer, shuffle=False))
     assert trainer.callback_metrics["val_acc"] == 1.0, "two distinct words -> must be learnable in 30 steps"
     path = tmp_path / "model.ckpt"
     trainer.save_checkpoint(path)
