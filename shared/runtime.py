@@ -19,6 +19,7 @@ import logging
 import os
 import platform
 import socket
+import subprocess
 import sys
 import threading
 import warnings
@@ -134,9 +135,39 @@ def _devices(value) -> int | str:
     return n
 
 
+def _gpu_count() -> int:
+    # device_count() asks NVML and leaves CUDA uninitialised (is_available() would not): ddp_notebook forks the
+    # kernel, and forked workers cannot use CUDA once the parent has initialised it.
+    return torch.cuda.device_count()
+
+
+@functools.cache
+def gpu_info() -> tuple[str, tuple[int, int]] | None:
+    """``(name, compute capability)`` of GPU 0, or None without a GPU.
+
+    With 2+ GPUs the answer comes from a subprocess, so this notebook's CUDA stays uninitialised for ddp_notebook.
+    """
+    n = _gpu_count()
+    if n == 0:
+        return None
+    if n == 1:
+        return torch.cuda.get_device_name(0), tuple(torch.cuda.get_device_capability(0))
+    code = "import torch; print(torch.cuda.get_device_name(0)); print(*torch.cuda.get_device_capability(0))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    name, capability = out.stdout.strip().splitlines()[-2:]
+    return name, tuple(int(v) for v in capability.split())
+
+
+def _cuda_precision() -> str:
+    # bf16 needs compute capability 8.0 (Ampere) or newer. Colab's T4 (7.5) gets fp16 mixed precision with a loss
+    # scaler. (torch.cuda.is_bf16_supported() also counts slow emulation, so it says yes on a T4.)
+    info = gpu_info()
+    return "bf16-mixed" if info and info[1] >= (8, 0) else "16-mixed"
+
+
 def _detected() -> dict:
     """What the hardware suggests, before any override."""
-    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    n_cuda = _gpu_count()
     if n_cuda >= 2:
         strategy = "ddp_notebook" if in_notebook() else "ddp"
         return dict(accelerator="gpu", devices=n_cuda, strategy=strategy, precision=_cuda_precision())
@@ -144,33 +175,40 @@ def _detected() -> dict:
         return dict(accelerator="gpu", devices=1, strategy="auto", precision=_cuda_precision())
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return dict(accelerator="mps", devices=1, strategy="auto", precision="32-true")
-    return dict(accelerator="cpu", devices=1, strategy="auto", precision="32-true")
+    return _single("cpu")
 
 
-def _cuda_precision() -> str:
-    # bf16 needs Ampere or newer; Colab's T4 (Turing) gets fp16 mixed precision with a loss scaler.
-    return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+def _single(accelerator: str) -> dict:
+    return dict(accelerator=accelerator, devices=1, strategy="auto", precision="32-true")
 
 
 def trainer_kwargs(**overrides) -> dict:
     """``accelerator``, ``devices``, ``strategy`` and ``precision`` for ``lightning.Trainer``.
 
     Chosen from the hardware (2+ GPUs: all of them with DDP; 1 GPU; Apple MPS; else CPU), then overridden by
-    ``COURSE_ACCELERATOR/DEVICES/STRATEGY/PRECISION`` and finally by keyword arguments.
+    ``COURSE_ACCELERATOR/DEVICES/STRATEGY/PRECISION`` and finally by keyword arguments. Choosing another
+    accelerator (e.g. ``cpu`` on a GPU machine) also resets the other three to that accelerator's defaults.
     """
     unknown = set(overrides) - {"accelerator", "devices", "strategy", "precision"}
     if unknown:
         raise ValueError(
             f"unknown trainer_kwargs override(s) {sorted(unknown)}; expected accelerator, devices, strategy, precision"
         )
-    chosen = _detected()
+    asked = {}
     for key in ("accelerator", "devices", "strategy", "precision"):
         env = os.environ.get(f"COURSE_{key.upper()}")
         if key in overrides:
-            chosen[key] = overrides[key]
+            asked[key] = overrides[key]
         elif env:
-            chosen[key] = env
-    chosen["accelerator"] = _choice("accelerator", chosen["accelerator"], ACCELERATORS)
+            asked[key] = env
+    chosen = _detected()
+    if "accelerator" in asked:
+        accelerator = _choice("accelerator", asked["accelerator"], ACCELERATORS)
+        if accelerator in ("cpu", "mps") and accelerator != chosen["accelerator"]:
+            chosen = _single(accelerator)
+        elif accelerator != "auto":
+            chosen["accelerator"] = accelerator
+    chosen.update({k: v for k, v in asked.items() if k != "accelerator"})
     chosen["devices"] = _devices(chosen["devices"])
     chosen["strategy"] = _choice("strategy", chosen["strategy"], STRATEGIES)
     chosen["precision"] = _choice("precision", chosen["precision"], PRECISIONS)
@@ -198,8 +236,11 @@ def quiet_libraries(tips: bool = True, progress_bars: bool = True) -> None:
         datasets.disable_progress_bars()
 
 
-def make_trainer(**kwargs):
+def make_trainer(single_device: bool = False, **kwargs):
     """A ``pytorch_lightning.Trainer`` with the course's hardware settings; your keyword arguments win.
+
+    ``single_device=True`` keeps one device and no DDP: use it for ``predict``, ``test`` and ``validate`` runs,
+    which on several processes would each see only a shard of the data (Lightning's own advice).
 
     Defaults: progress bar only outside CI, model summary only in the full profile, CSV logs under ``runs/``
     every 10 steps.
@@ -207,8 +248,10 @@ def make_trainer(**kwargs):
     import pytorch_lightning as pl
     from pytorch_lightning.loggers import CSVLogger
 
-    settings = trainer_kwargs(**{k: kwargs.pop(k) for k in list(kwargs) if k in
-                                 ("accelerator", "devices", "strategy", "precision")})
+    hardware = {k: kwargs.pop(k) for k in list(kwargs) if k in ("accelerator", "devices", "strategy", "precision")}
+    if single_device:
+        hardware = {"devices": 1, "strategy": "auto", **hardware}
+    settings = trainer_kwargs(**hardware)
     root = os.environ.get("COURSE_RUNS_DIR", "runs")
     settings.update(enable_progress_bar=not in_ci(), enable_model_summary=profile().name == "full",
                     default_root_dir=root, log_every_n_steps=10)
@@ -255,8 +298,9 @@ def run_card(run: Run, models=(), data=()) -> str:
         ("hardware", f"accelerator={hw['accelerator']} devices={hw['devices']} strategy={hw['strategy']} "
                      f"precision={hw['precision']}"),
     ]
-    if torch.cuda.is_available():
-        lines.append(("gpu", f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"))
+    if gpu_info():
+        name, capability = gpu_info()
+        lines.append(("gpu", f"{name} x{_gpu_count()} (compute capability {capability[0]}.{capability[1]})"))
     lines += [("model", course_models.describe(role)) for role in models]
     lines += [("data", course_data.describe(name)) for name in data]
     lines.append(("versions", "  ".join(f"{k} {v}" for k, v in versions().items())))

@@ -1,6 +1,8 @@
 """shared.runtime: hardware selection table, overrides, profiles, Hub probe, run card."""
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -28,9 +30,9 @@ def clean_env(monkeypatch):
 
 
 def fake_hardware(monkeypatch, gpus=0, bf16=True, mps=False, notebook=False):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    """bf16=True: an Ampere-class GPU (compute capability 8.0); False: a Turing T4 (7.5)."""
+    monkeypatch.setattr(runtime, "_gpu_count", lambda: gpus)
+    monkeypatch.setattr(runtime, "gpu_info", lambda: ("Fake GPU", (8, 0) if bf16 else (7, 5)) if gpus else None)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
     monkeypatch.setattr(runtime, "in_notebook", lambda: notebook)
 
@@ -52,6 +54,51 @@ def test_selection_table(monkeypatch, gpus, bf16, mps, notebook, expected):
     got = runtime.trainer_kwargs()
     assert (got["accelerator"], got["devices"], got["strategy"], got["precision"]) == expected
     assert set(got) == {"accelerator", "devices", "strategy", "precision"}
+
+
+def test_gpu_info_with_several_gpus_leaves_cuda_uninitialised(monkeypatch):
+    """ddp_notebook forks the kernel: asking the GPU's capability in-process would break the forked workers."""
+    runtime.gpu_info.cache_clear()
+    monkeypatch.setattr(runtime, "_gpu_count", lambda: 2)
+
+    def in_process(*args, **kwargs):
+        raise AssertionError("CUDA must not be initialised in the notebook process")
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", in_process)
+    monkeypatch.setattr(torch.cuda, "get_device_name", in_process)
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, stdout="Tesla T4\n7 5\n", stderr="")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    try:
+        assert runtime.gpu_info() == ("Tesla T4", (7, 5))
+        assert runtime._cuda_precision() == "16-mixed"
+        assert len(calls) == 1 and calls[0][0] == sys.executable
+    finally:
+        runtime.gpu_info.cache_clear()
+
+
+def test_choosing_cpu_on_a_gpu_machine_resets_the_other_settings(monkeypatch):
+    fake_hardware(monkeypatch, gpus=2, bf16=False, notebook=True)
+    monkeypatch.setenv("COURSE_ACCELERATOR", "cpu")
+    assert runtime.trainer_kwargs() == dict(accelerator="cpu", devices=1, strategy="auto", precision="32-true")
+    monkeypatch.setenv("COURSE_PRECISION", "bf16-mixed")
+    assert runtime.trainer_kwargs()["precision"] == "bf16-mixed"
+    monkeypatch.setenv("COURSE_ACCELERATOR", "auto")
+    assert runtime.trainer_kwargs()["devices"] == 2
+
+
+def test_single_device_trainer_for_predict_and_test(monkeypatch, tmp_path):
+    fake_hardware(monkeypatch)
+    monkeypatch.setenv("COURSE_PROFILE", "tiny")
+    monkeypatch.setenv("COURSE_DEVICES", "2")
+    monkeypatch.setenv("COURSE_STRATEGY", "ddp_spawn")
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    assert runtime.make_trainer(logger=False).num_devices == 2
+    assert runtime.make_trainer(single_device=True, logger=False).num_devices == 1
 
 
 def test_env_overrides_then_kwargs(monkeypatch):
