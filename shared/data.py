@@ -174,17 +174,34 @@ class SentimentDataModule(pl.LightningDataModule):
         return self._loader("test")
 
 
+def check_texts(texts) -> tuple[list[str], bool]:
+    """Validate input: a non-empty string or a non-empty list of non-empty strings. Returns (list, was_single)."""
+    single = isinstance(texts, str)
+    items = [texts] if single else texts
+    if not isinstance(items, (list, tuple)) or len(items) == 0:
+        raise ValueError(f"expected a string or a non-empty list of strings; got {type(texts).__name__}"
+                         + (" (empty)" if isinstance(texts, (list, tuple)) else ""))
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise ValueError(f"item {i} has type {type(text).__name__}; expected every item to be a string "
+                             "(mixed lists are not accepted)")
+        if not text.strip():
+            raise ValueError(f"item {i} is empty; expected text with at least one non-space character")
+    return list(items), single
+
+
 def text_loader(tokenizer, texts, batch_size: int = 8, padding_side: str = "right") -> DataLoader:
-    """A DataLoader of tokenised texts for ``trainer.predict``; use ``padding_side="left"`` for generation."""
-    if isinstance(texts, str) or not isinstance(texts, (list, tuple)) or not texts:
-        raise ValueError(f"expected a non-empty list of strings; got {type(texts).__name__}")
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
-    if bad:
-        raise ValueError(f"expected non-empty strings; items {bad[:5]} are empty or not strings")
+    """A DataLoader of tokenised texts for ``trainer.predict``; use ``padding_side="left"`` for generation.
+
+    Texts longer than the tokenizer's ``model_max_length`` are truncated to it.
+    """
+    items, _ = check_texts(texts)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r}; expected a positive integer")
     if padding_side not in ("left", "right"):
         raise ValueError(f"padding_side={padding_side!r}; expected 'left' or 'right'")
 
     def collate(batch):
-        return tokenizer(list(batch), padding=True, return_tensors="pt", padding_side=padding_side)
+        return tokenizer(list(batch), padding=True, truncation=True, return_tensors="pt", padding_side=padding_side)
 
-    return DataLoader(list(texts), batch_size=batch_size, collate_fn=collate)
+    return DataLoader(items, batch_size=batch_size, collate_fn=collate)

@@ -7,21 +7,7 @@ import warnings
 import torch
 from torch.utils.data import DataLoader
 
-
-def check_texts(texts) -> tuple[list[str], bool]:
-    """Validate input: a non-empty string or a non-empty list of non-empty strings. Returns (list, was_single)."""
-    single = isinstance(texts, str)
-    items = [texts] if single else texts
-    if not isinstance(items, (list, tuple)) or len(items) == 0:
-        raise ValueError(f"expected a string or a non-empty list of strings; got {type(texts).__name__}"
-                         + (" (empty)" if isinstance(texts, (list, tuple)) else ""))
-    for i, text in enumerate(items):
-        if not isinstance(text, str):
-            raise ValueError(f"item {i} has type {type(text).__name__}; expected every item to be a string "
-                             "(mixed lists are not accepted)")
-        if not text.strip():
-            raise ValueError(f"item {i} is empty; expected text with at least one non-space character")
-    return list(items), single
+from shared.data import check_texts
 
 
 def predict_sentiment(module, tokenizer, texts, max_length: int = 128, batch_size: int = 32, trainer=None):
@@ -46,7 +32,8 @@ def predict_sentiment(module, tokenizer, texts, max_length: int = 128, batch_siz
     def collate(batch):
         return tokenizer(batch, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
 
-    trainer = trainer or make_trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer = trainer or make_trainer(single_device=True, logger=False, enable_checkpointing=False,
+                                      enable_progress_bar=False)
     probs = torch.cat(trainer.predict(module, DataLoader(items, batch_size=batch_size, collate_fn=collate)))
     names = module.model.config.id2label
     results = [{"text": text, "label": names[int(p.argmax())], "score": float(p.max()),

@@ -9,7 +9,8 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 
 from shared import data, models, runtime
 from shared.callbacks import History
-from shared.inference import check_texts, predict_sentiment
+from shared.data import check_texts
+from shared.inference import predict_sentiment
 from shared.modules import SentimentClassifier, mean_pool
 
 
