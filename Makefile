@@ -12,6 +12,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # One setup for everything: the virtualenv, torch first (a pinned CPU/CUDA build pip already finds),
 # then the exact lock with --no-deps (nothing can resolve to a newer torch), then this package, editable.
 $(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+	    "error: the locked versions need Python >= 3.11; run: make PYTHON=python3.11 ...")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "$(TORCH)" $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install -q --no-deps -r requirements.lock
@@ -27,9 +29,11 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. week1/01_environment_check.ipynb
 
 # Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker,
-# one torch thread each so the two never fight over the cores).
+# one torch thread each so the two never fight over the cores). Tiny profile unless you ask for another:
+# make test TEST_PROFILE=full
+TEST_PROFILE ?= tiny
 test: setup
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --timeout=600 \
+	COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --timeout=600 \
 	    --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider \
 	    tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
 
