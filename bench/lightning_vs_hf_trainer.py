@@ -1,0 +1,386 @@
+"""Benchmark: fine-tuning with Lightning vs the Hugging Face ``transformers.Trainer``, same work on both sides.
+
+    COURSE_PROFILE=tiny python bench/lightning_vs_hf_trainer.py [--quick] [--steps N] [--repeats N]
+
+Lightning side: the course's ``SentimentClassifier`` + ``SentimentDataModule`` + ``make_trainer`` (``Trainer.fit``).
+HF side: the same ``AutoModelForSequenceClassification`` (``classifier_from(source("classifier"))``) trained by
+``transformers.Trainer``. Both get, by construction and checked at run time:
+
+* the same weights at the start (model built after the same seed; the new head's init is compared),
+* the same tokenised data and the same ``DataCollatorWithPadding`` objects (tokenised once, up front),
+* the same batches in the same order: HF (through accelerate) shuffles with a ``SeedableRandomSampler`` that
+  re-seeds ``seed + epoch`` every epoch; the Lightning data module here uses a sampler doing exactly that
+  (the first batch of each run is fingerprinted and compared),
+* the same optimiser: ``torch.optim.AdamW`` (HF ``optim="adamw_torch"``; HF's default on torch >= 2.8 would be the
+  fused kernel, which the course module does not use), the same lr, betas, eps and weight decay on the same
+  parameters (no decay on biases and LayerNorm weights; the HF optimiser's groups are checked), the same linear
+  warmup/decay stepped every optimiser step, no gradient clipping (HF's default ``max_grad_norm=1.0`` is turned
+  off because the course recipe does not clip), no gradient accumulation,
+* the same number of optimiser steps, seed and precision (fp32 on CPU; on CUDA what ``trainer_kwargs`` picks,
+  ``bf16-mixed`` or ``16-mixed``, mapped to HF's ``bf16=True`` / ``fp16=True``), one device each,
+* equally quiet: no progress bars, no checkpoints, no loggers/integrations (Lightning ``logger=False``, HF
+  ``report_to=[]`` and ``logging_strategy="no"``), no evaluation during training, no pinned memory,
+  ``num_workers=0``; each side still keeps its own per-step loss bookkeeping (Lightning's ``self.log`` in
+  ``training_step``, HF's running ``tr_loss`` with its NaN/inf filter).
+
+What is timed: constructing the trainer plus ``fit``/``train`` (wall clock), i.e. everything a user waits for
+after the model is loaded. Model loading, tokenisation and the evaluation are outside the timed part. Before the
+timed repeats each side runs once, untimed, for a few steps (lazy imports, allocator and kernel warm-up). Repeats
+are interleaved (L, H, L, H, ...) and we report medians, so drift of this shared machine hits both sides alike.
+We also report a steady-state throughput (from the end of step 2 to the end of the last step) that excludes the
+fixed start-up cost of each framework. Validation accuracy comes from one shared plain-PyTorch loop, not from
+either framework, so it measures the trained weights and nothing else.
+
+Differences that remain, on purpose (HF Trainer defaults an HF user gets; none of them is training work, and
+removing them would mean patching HF): every step HF computes the global gradient norm for its logs
+(``clip_grad_norm_(..., inf)`` when clipping is off: a norm over all gradients plus a multiply by 1), estimates the
+step's FLOPs (``model.floating_point_ops``, which walks the modules), and zeroes gradients through
+``model.zero_grad()``; at the start of ``train()`` it runs ``accelerator.free_memory()`` (a full ``gc.collect()``,
+0.1-0.5 s here) and builds accelerate's wrappers. ``--clip 1.0`` turns clipping on for both sides, so both compute
+the norm: that removes the largest per-step difference and is the closest like-for-like check.
+
+Last line (machine readable): ``lightning_vs_hf_throughput=<Lightning / HF samples/s, fit> acc_diff_points=<|acc
+difference| in points>``. Targets: ratio >= 1.0, accuracy difference <= 2 points.
+
+The HF Trainer needs ``accelerate>=1.1.0`` (transformers 5.x); the script says so and stops if it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, RandomSampler
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from shared.data import SentimentDataModule  # noqa: E402
+from shared.runtime import make_trainer, quiet_libraries, start, trainer_kwargs  # noqa: E402
+
+WEIGHT_DECAY, WARMUP_RATIO = 0.01, 0.1  # SentimentClassifier's defaults, passed to both sides
+LR = 2e-4  # higher than the module's 5e-5 so that 40 steps reach a real accuracy (5e-5: still at chance)
+HF_PRECISION = {"32-true": {}, "bf16-mixed": {"bf16": True}, "16-mixed": {"fp16": True}}
+SKIP = 2  # steady-state throughput starts at the end of this step
+
+
+def positive(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small; expected an integer >= {minimum}")
+        return value
+    return parse
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 repeat of 16 steps (under ~60 s on 2 CPU cores)")
+    parser.add_argument("--steps", type=positive(SKIP + 1), help="optimiser steps per run (default 40, quick 16)")
+    parser.add_argument("--repeats", type=positive(1), help="timed runs per side, interleaved (default 3, quick 1)")
+    parser.add_argument("--warmup-runs-steps", type=positive(0), default=None,
+                        help="steps of the untimed warm-up run per side (default 3, quick 2; 0 = no warm-up)")
+    parser.add_argument("--batch-size", type=positive(1), default=16)
+    parser.add_argument("--max-length", type=positive(8), default=64)
+    parser.add_argument("--lr", type=float, default=LR, help=f"peak learning rate, both sides (default {LR})")
+    parser.add_argument("--clip", type=float, default=0.0,
+                        help="gradient-norm clipping on both sides (default 0 = off, as in the course recipe)")
+    parser.add_argument("--threads", type=positive(1), default=None,
+                        help="torch.set_num_threads for both sides (default: leave torch's setting alone)")
+    args = parser.parse_args(argv)
+    if not args.lr > 0:
+        parser.error(f"argument --lr: {args.lr} is not a positive learning rate")
+    if not args.clip >= 0:
+        parser.error(f"argument --clip: {args.clip} is negative; expected 0 (off) or a positive max norm")
+    args.steps = args.steps or (16 if args.quick else 40)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    if args.warmup_runs_steps is None:
+        args.warmup_runs_steps = 2 if args.quick else 3
+    return args
+
+
+def require_hf_trainer() -> str:
+    """The accelerate version, or exit with what to install: ``transformers.Trainer`` cannot run without it."""
+    from transformers.utils import import_utils
+
+    minimum = getattr(import_utils, "ACCELERATE_MIN_VERSION", "1.1.0")
+    if not import_utils.is_accelerate_available(minimum):
+        sys.exit(f"error: transformers.Trainer needs accelerate>={minimum}, which is not installed here.\n"
+                 f"       Install it with: pip install 'accelerate>={minimum}'  (tested with accelerate 1.15.0)")
+    import accelerate
+
+    return accelerate.__version__
+
+
+class EpochSeededSampler(RandomSampler):
+    """Shuffle with a generator re-seeded to ``seed + epoch`` at every epoch: the order accelerate's
+    ``SeedableRandomSampler`` gives the HF Trainer (Lightning calls ``set_epoch`` too)."""
+
+    def __init__(self, data_source, seed: int):
+        super().__init__(data_source, generator=torch.Generator())
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.generator.manual_seed(self.seed + self.epoch)
+        yield from super().__iter__()
+        self.epoch += 1
+
+
+class FirstBatchProbe:
+    """Wraps the collator (on both sides): remembers a fingerprint of the first batch of a run."""
+
+    def __init__(self, collate):
+        self.collate, self.first = collate, None
+
+    def __call__(self, features):
+        batch = self.collate(features)
+        if self.first is None:
+            self.first = (tuple(batch["input_ids"].shape), int(batch["input_ids"].sum()), int(batch["labels"].sum()))
+        return batch
+
+
+class PreparedSentiment(SentimentDataModule):
+    """The course's data module, tokenised once before anything is timed (``fit`` would otherwise reload and
+    re-map the dataset inside the timed part, work the HF side never does); training order from
+    ``EpochSeededSampler``. Same DataLoader settings otherwise (batch size, collator, no workers, no pinning)."""
+
+    def __init__(self, tokenizer, batch_size: int, max_length: int, seed: int):
+        super().__init__(tokenizer, batch_size=batch_size, max_length=max_length)
+        super().setup("fit")
+        self.collate = FirstBatchProbe(self.collate)
+        self.seed = seed
+
+    def prepare_data(self) -> None:
+        pass
+
+    def setup(self, stage: str | None = None) -> None:
+        pass
+
+    def train_dataloader(self):
+        train = self.splits["train"]
+        return DataLoader(train, batch_size=self.batch_size, sampler=EpochSeededSampler(train, self.seed),
+                          collate_fn=self.collate)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+@dataclass
+class Clock:
+    """Wall-clock marks at the end of step ``SKIP`` and of the last step (synchronised on CUDA only there)."""
+
+    steps: int
+    device: torch.device
+    marks: dict = field(default_factory=dict)
+
+    def step_ended(self, step: int) -> None:  # step counts from 1
+        if step in (SKIP, self.steps):
+            sync(self.device)
+            self.marks[step] = time.perf_counter()
+
+    def steady(self, batch_size: int) -> float:
+        return (self.steps - SKIP) * batch_size / (self.marks[self.steps] - self.marks[SKIP])
+
+
+@dataclass
+class Result:
+    fit_s: float
+    cpu_s: float  # CPU seconds of this process during the fit (all threads): robust to other jobs' load
+    steady_sps: float
+    acc: float
+    head_init: float
+    first_batch: tuple
+    head_after: torch.Tensor
+
+
+@torch.no_grad()
+def accuracy(model, loader, device, amp_dtype) -> float:
+    """Validation accuracy with one plain loop for both sides (untimed)."""
+    model.to(device).eval()
+    correct = total = 0
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        labels = batch.pop("labels")
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(**batch).logits
+        correct += int((logits.argmax(-1) == labels).sum())
+        total += len(labels)
+    return correct / total
+
+
+class Bench:
+    def __init__(self, args, seed: int, device: torch.device, precision: str, src: str, dm: PreparedSentiment):
+        self.args, self.seed, self.device, self.precision, self.src, self.dm = args, seed, device, precision, src, dm
+        self.amp_dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+        self.tmp = tempfile.TemporaryDirectory(prefix="bench-l-vs-hf-")
+
+    def _finish(self, model, t0: tuple, clock: Clock, steps: int, evaluate: bool) -> Result:
+        sync(self.device)
+        fit_s, cpu_s = time.perf_counter() - t0[0], time.process_time() - t0[1]
+        acc = accuracy(model, self.dm.val_dataloader(), self.device, self.amp_dtype) if evaluate else float("nan")
+        return Result(fit_s, cpu_s, clock.steady(self.args.batch_size) if steps > SKIP else float("nan"), acc,
+                      self._head_init, self.dm.collate.first, model.classifier.weight.detach().float().cpu().clone())
+
+    def lightning(self, steps: int, evaluate: bool = True) -> Result:
+        import pytorch_lightning as pl
+
+        from shared.modules import SentimentClassifier
+
+        torch.manual_seed(self.seed)
+        module = SentimentClassifier(self.src, lr=self.args.lr, weight_decay=WEIGHT_DECAY, warmup_ratio=WARMUP_RATIO)
+        self._head_init = float(module.model.classifier.weight.detach().double().sum())
+        clock = Clock(steps, self.device)
+
+        class Tick(pl.Callback):
+            def on_train_batch_end(self, trainer, *_):
+                clock.step_ended(trainer.global_step)
+
+        self.dm.collate.first = None
+        gc.collect()  # same heap state for both sides before the clock starts (untimed)
+        pl.seed_everything(self.seed, verbose=False)
+        t0 = time.perf_counter(), time.process_time()
+        trainer = make_trainer(devices=1, strategy="auto", precision=self.precision, max_steps=steps,
+                               logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                               enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+                               default_root_dir=self.tmp.name, callbacks=[Tick()],
+                               gradient_clip_val=self.args.clip or None, gradient_clip_algorithm="norm")
+        trainer.fit(module, datamodule=self.dm)
+        return self._finish(module.model, t0, clock, steps, evaluate)
+
+    def hf(self, steps: int, evaluate: bool = True) -> Result:
+        from transformers import Trainer, TrainerCallback, TrainingArguments
+
+        from shared.models import classifier_from
+
+        torch.manual_seed(self.seed)
+        model = classifier_from(self.src, num_labels=2, pretrained=True)
+        self._head_init = float(model.classifier.weight.detach().double().sum())
+        clock = Clock(steps, self.device)
+
+        class Tick(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                clock.step_ended(state.global_step)
+
+        self.dm.collate.first = None
+        gc.collect()  # same heap state for both sides before the clock starts (untimed)
+        t0 = time.perf_counter(), time.process_time()
+        args = TrainingArguments(
+            output_dir=self.tmp.name, max_steps=steps, per_device_train_batch_size=self.args.batch_size,
+            learning_rate=self.args.lr, weight_decay=WEIGHT_DECAY, warmup_steps=int(WARMUP_RATIO * steps),
+            lr_scheduler_type="linear", optim="adamw_torch", adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8,
+            max_grad_norm=self.args.clip, gradient_accumulation_steps=1, seed=self.seed, data_seed=self.seed,
+            report_to=[], save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True,
+            dataloader_pin_memory=False, dataloader_num_workers=0, **HF_PRECISION[self.precision])
+        trainer = Trainer(model=model, args=args, train_dataset=self.dm.splits["train"],
+                          data_collator=self.dm.collate, callbacks=[Tick()])
+        trainer.train()
+        result = self._finish(model, t0, clock, steps, evaluate)
+        self._check_hf_optimizer(trainer.optimizer, model)
+        return result
+
+    @staticmethod
+    def _check_hf_optimizer(optimizer, model) -> None:
+        """HF decides weight decay by name (bias, LayerNorm); the course module by shape (1-D). Same set here?"""
+        hf_decay = {id(p) for g in optimizer.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+        ours = {id(p) for p in model.parameters() if p.requires_grad and p.ndim >= 2}
+        if hf_decay != ours or not isinstance(optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
+                                              torch.optim.AdamW):
+            raise RuntimeError("the HF Trainer's optimiser differs from SentimentClassifier's (decay groups or "
+                               "class); the comparison would not be like for like")
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        sys.exit("error: more than one GPU is visible; the HF Trainer would use DataParallel over all of them "
+                 "while Lightning uses one. Run with CUDA_VISIBLE_DEVICES=<one id>.")
+    accelerate_version = require_hf_trainer()
+    run = start(models=("classifier",), data=("sentiment",))
+    quiet_libraries(tips=True, progress_bars=True)
+    warnings.filterwarnings("ignore", message=".*(max_steps|does not have many workers|pin_memory).*")
+    from transformers import AutoTokenizer
+
+    from shared.models import source
+
+    precision = trainer_kwargs(devices=1, strategy="auto")["precision"]
+    if precision not in HF_PRECISION:
+        sys.exit(f"error: precision {precision!r} has no HF Trainer equivalent here; expected one of "
+                 f"{', '.join(HF_PRECISION)} (set COURSE_PRECISION)")
+    device = torch.device("cuda" if trainer_kwargs(devices=1)["accelerator"] in ("gpu", "cuda") else "cpu")
+    if device.type == "cpu" and torch.cuda.is_available():
+        sys.exit("error: COURSE_ACCELERATOR asks for the CPU but the HF Trainer would use the GPU; unset it")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    src = source("classifier")
+    dm = PreparedSentiment(AutoTokenizer.from_pretrained(src), args.batch_size, args.max_length, run.seed)
+    train_size = len(dm.splits["train"])
+    print(f"device={device} precision={precision} threads={threads} load={os.getloadavg()[0]:.2f} "
+          f"accelerate={accelerate_version} "
+          f"steps={args.steps} batch={args.batch_size} max_length={args.max_length} repeats={args.repeats} "
+          f"(interleaved L,H,...) train={train_size} val={len(dm.splits['validation'])}")
+    bench = Bench(args, run.seed, device, precision, src, dm)
+
+    if args.warmup_runs_steps:
+        bench.lightning(args.warmup_runs_steps, evaluate=False)
+        bench.hf(args.warmup_runs_steps, evaluate=False)
+    results: dict[str, list[Result]] = {"Lightning": [], "HF Trainer": []}
+    for r in range(args.repeats):
+        for name, fn in (("Lightning", bench.lightning), ("HF Trainer", bench.hf)):
+            res = fn(args.steps)
+            results[name].append(res)
+            print(f"  repeat {r + 1}/{args.repeats} {name:<10} fit {res.fit_s:6.2f} s  "
+                  f"{args.steps * args.batch_size / res.fit_s:7.1f} samples/s  steady {res.steady_sps:7.1f} "
+                  f"samples/s  cpu {res.cpu_s:6.2f} s  val_acc {res.acc:.4f}", flush=True)
+
+    # Same work? Same initial head, same first batch, and how far apart the trained heads ended up.
+    inits = {r.head_init for rs in results.values() for r in rs}
+    firsts = {r.first_batch for rs in results.values() for r in rs}
+    drift = float((results["Lightning"][0].head_after - results["HF Trainer"][0].head_after).abs().max())
+    print(f"checks: same initial head={len(inits) == 1}  same first batch={len(firsts) == 1}  "
+          f"max |head_L - head_H| after training={drift:.2e}  threads after={torch.get_num_threads()}")
+    if len(inits) != 1 or len(firsts) != 1:
+        print("WARNING: the two sides did not start from the same weights/batches; the comparison is not like "
+              "for like", file=sys.stderr)
+
+    samples = args.steps * args.batch_size
+    rows = {}
+    for name, rs in results.items():
+        fit_s = median([r.fit_s for r in rs])
+        # start-up + tear-down: what the fit took beyond its steps at the steady-state rate
+        fixed_s = median([r.fit_s - samples / r.steady_sps for r in rs])
+        rows[name] = (fit_s, samples / fit_s, median([r.steady_sps for r in rs]), fixed_s,
+                      median([r.cpu_s for r in rs]), median([r.acc for r in rs]))
+    print(f"{'trainer':<12}{'fit s':>9}{'samples/s':>11}{'steady/s':>10}{'fixed s':>9}{'cpu s':>8}{'val acc':>9}"
+          f"   (medians of {args.repeats})")
+    for name, (fit_s, sps, steady, fixed_s, cpu_s, acc) in rows.items():
+        print(f"{name:<12}{fit_s:>9.2f}{sps:>11.1f}{steady:>10.1f}{fixed_s:>9.2f}{cpu_s:>8.2f}{acc:>9.4f}")
+    (_, sps_l, steady_l, _, cpu_l, acc_l), (_, sps_h, steady_h, _, cpu_h, acc_h) = rows.values()
+    paired = median([h.fit_s / lt.fit_s for lt, h in zip(results["Lightning"], results["HF Trainer"], strict=True)])
+    print(f"Lightning / HF: steady-state samples/s {steady_l / steady_h:.3f}, CPU-time throughput {cpu_h / cpu_l:.3f}, "
+          f"median of per-repeat fit-throughput ratios {paired:.3f}")
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}  (this machine is shared; high load = noisy)")
+    print(f"lightning_vs_hf_throughput={sps_l / sps_h:.3f} acc_diff_points={abs(acc_l - acc_h) * 100:.2f}")
+
+
+if __name__ == "__main__":
+    main()
