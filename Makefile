@@ -47,10 +47,11 @@ headers: setup
 lint: setup
 	$(BIN)/ruff check shared tools tests bench $(NOTEBOOKS)
 
-# Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose).
+# Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose). The CUDA
+# runtime wheels a GPU build of torch pulls in (nvidia-*, triton) are left out: the lock is for CPU CI.
 lock: setup
 	{ grep '^#' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' \
-	    | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' | sort -f; } > requirements.lock.new
+	    | grep -vE '^(nvidia-|triton==)' | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' | LC_ALL=C sort -f; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:
