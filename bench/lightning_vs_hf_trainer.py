@@ -62,6 +62,9 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from shared.data import SentimentDataModule  # noqa: E402
 from shared.runtime import make_trainer, quiet_libraries, start, trainer_kwargs  # noqa: E402
 
@@ -69,18 +72,6 @@ WEIGHT_DECAY, WARMUP_RATIO = 0.01, 0.1  # SentimentClassifier's defaults, passed
 LR = 2e-4  # higher than the module's 5e-5 so that 40 steps reach a real accuracy (5e-5: still at chance)
 HF_PRECISION = {"32-true": {}, "bf16-mixed": {"bf16": True}, "16-mixed": {"fp16": True}}
 SKIP = 2  # steady-state throughput starts at the end of this step
-
-
-def positive(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is too small; expected an integer >= {minimum}")
-        return value
-    return parse
 
 
 def parse_args(argv=None):

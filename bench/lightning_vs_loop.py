@@ -47,21 +47,11 @@ from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 VOCAB, SEQ, D_MODEL, HEADS, FF, LAYERS, CLASSES, N_SAMPLES = 1000, 32, 128, 4, 256, 2, 2, 4096
 SEED, LR = 0, 1e-3
 SKIP = 5  # steady-state time per step is measured after this many steps
-
-
-def positive(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is too small; expected an integer >= {minimum}")
-        return value
-    return parse
 
 
 def parse_args(argv=None):
