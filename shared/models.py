@@ -136,7 +136,7 @@ def describe(role: str) -> str:
     if profile().name == "full":
         return f"{role}: {src} (Hugging Face Hub)"
     if role == "causal_lm":
-        return f"{role}: tiny GPT-2 {TINY_GPT2}, BPE vocab {TINY_VOCAB_SIZE}, built locally at {src}"
+        return f"{role}: tiny GPT-2 {TINY_GPT2}, byte-level BPE of at most {TINY_VOCAB_SIZE} tokens, built at {src}"
     return f"{role}: all-MiniLM-L6-v2 (pretrained, sha256 verified) from {MINILM_WHEEL} at {src}"
 
 
