@@ -3,22 +3,21 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.course-installed
-TORCH  := $(shell grep -m1 '^torch==' requirements.lock)
 NOTEBOOKS := week1 week2 week3 week4 week5 week6
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# uv installs no bytecode; let Python cache what it imports (some images set PYTHONDONTWRITEBYTECODE=1, which
+# would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup lab test course headers lint lock clean
 
-# One setup for everything: the virtualenv, torch first (a pinned CPU/CUDA build pip already finds),
-# then the exact lock with --no-deps (nothing can resolve to a newer torch), then this package, editable.
-$(STAMP): requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
-	    "error: the locked versions need Python >= 3.11; run: make PYTHON=python3.11 ...")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q "$(TORCH)" $(TORCH_PIP_ARGS)
-	$(BIN)/python -m pip install -q --no-deps -r requirements.lock
-	$(BIN)/python -m pip install -q --no-deps -e .
-	$(BIN)/python -c "import torch, pytorch_lightning, transformers, shared; print('installed: torch', torch.__version__)"
+# One setup for everything (tools/install.py): the virtualenv, torch first at the locked version, then the exact
+# lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
+# when it is on PATH or can be bootstrapped with pip; INSTALLER=pip forces the pip route.
+INSTALLER ?= auto
+$(STAMP): requirements.lock pyproject.toml tools/install.py
+	$(PYTHON) tools/install.py --venv $(VENV) --installer $(INSTALLER) --torch-args "$(TORCH_PIP_ARGS)"
+	$(BIN)/python -c "import importlib.metadata as m, shared; print('installed: torch', m.version('torch'))"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -48,10 +47,11 @@ lint: setup
 	$(BIN)/ruff check shared tools tests bench $(NOTEBOOKS)
 
 # Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose). The CUDA
-# runtime wheels a GPU build of torch pulls in (nvidia-*, triton) are left out: the lock is for CPU CI.
+# runtime wheels a GPU build of torch pulls in (nvidia-*, triton) are left out: the lock is for CPU CI; so is
+# uv, the installer.
 lock: setup
 	{ grep '^#' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' \
-	    | grep -vE '^(nvidia-|triton==)' | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' | LC_ALL=C sort -f; } > requirements.lock.new
+	    | grep -vE '^(nvidia-|triton==|uv==)' | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' | LC_ALL=C sort -f; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:

@@ -34,11 +34,11 @@ def test_environment_yml_matches_the_lock():
     assert "- -e ." in text and "python=3.11" in text
 
 
-def test_install_order_keeps_torch_pinned():
+def test_every_entry_point_installs_through_the_one_installer():
+    """Makefile, CI and README all go through tools/install.py (its own tests check torch-first, --no-deps)."""
     make = (ROOT / "Makefile").read_text()
-    torch_step = make.index('pip install -q "$(TORCH)"')
-    lock_step = make.index("pip install -q --no-deps -r requirements.lock")
-    assert torch_step < lock_step
+    assert "tools/install.py --venv $(VENV) --installer $(INSTALLER)" in make
+    assert "pip install" not in make.replace("tools/install.py", ""), "install steps belong in tools/install.py"
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
