@@ -1,4 +1,5 @@
-# Two commands for learners and CI:  make lab  |  make test.   Also: make course (instructors), make lock.
+# Two commands for learners and CI:  make lab  |  make test.
+# Also: make test-multi (as on 2 GPUs), make course (instructors), make lock.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test course headers lint lock clean
+.PHONY: setup lab test test-multi course headers lint lock clean
 
 # One setup for everything (tools/install.py): the virtualenv, torch first at the locked version, then the exact
 # lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
@@ -22,23 +23,33 @@ $(STAMP): requirements.lock pyproject.toml tools/install.py
 
 setup: $(STAMP)
 
+# JupyterLab on the course (tools/lab.py): registers the kernel, passes --allow-root only when you are root, and
+# Jupyter prints the URL to open. Extra arguments: make lab LAB_ARGS="--no-browser --port 8899"
 lab: setup
-	$(BIN)/python -m ipykernel install --user --name transformers-course \
-	    --display-name "Python (transformers course)" >/dev/null
-	$(BIN)/jupyter lab --notebook-dir=. week1/01_environment_check.ipynb
+	$(BIN)/python tools/lab.py $(LAB_ARGS)
 
 # Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker,
 # one torch thread each so the two never fight over the cores). Tiny profile unless you ask for another:
-# make test TEST_PROFILE=full
+# make test TEST_PROFILE=full. COURSE_HEADLESS=1: no progress bars, whatever CI says.
 TEST_PROFILE ?= tiny
+PYTEST_NB := -p no:cacheprovider --nbval-lax --nbval-cell-timeout=300 --timeout=900
 test: setup
-	COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --timeout=600 \
-	    --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider \
-	    tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
+	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
+	    --dist loadfile $(PYTEST_NB) tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
+
+# Every notebook as on a machine with several GPUs: Lightning's ddp_notebook with all GPUs there, or, with fewer
+# than two, two CPU processes (COURSE_DEVICES=2 makes the course pick ddp_notebook itself). One notebook at a
+# time, since each already uses two processes.
+test-multi: setup
+	@n=$$($(BIN)/python -c "import torch; print(torch.cuda.device_count())"); \
+	if [ "$$n" -ge 2 ]; then emulate=""; echo "test-multi: $$n GPUs"; \
+	else emulate="COURSE_ACCELERATOR=cpu COURSE_DEVICES=2"; echo "test-multi: emulating 2 devices with 2 CPU processes"; fi; \
+	env $$emulate COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q \
+	    $(PYTEST_NB) tests/notebooks $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
 
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup
-	$(BIN)/python tools/run_course.py --out build
+	COURSE_HEADLESS=1 $(BIN)/python tools/run_course.py --out build
 
 headers: setup
 	$(BIN)/python tools/headers.py

@@ -65,8 +65,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
 
+from shared.course import start  # noqa: E402
 from shared.data import SentimentDataModule  # noqa: E402
-from shared.runtime import make_trainer, quiet_libraries, start, trainer_kwargs  # noqa: E402
+from shared.runtime import quiet_libraries, trainer_kwargs  # noqa: E402
+from shared.trainer import make_trainer  # noqa: E402
 
 WEIGHT_DECAY, WARMUP_RATIO = 0.01, 0.1  # SentimentClassifier's defaults, passed to both sides
 LR = 2e-4  # higher than the module's 5e-5 so that 40 steps reach a real accuracy (5e-5: still at chance)

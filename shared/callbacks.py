@@ -1,40 +1,29 @@
-"""A callback that keeps what was logged, so a notebook can plot it and assert on it."""
+"""Callbacks the course's trainer uses: what was logged (``History``), a progress bar that cannot flood a browser
+(``ProgressBar``), and what worker processes must hand back to the notebook (``WorkerState``)."""
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
+import random
+import time
 
 import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import TQDMProgressBar
+from pytorch_lightning.utilities import move_data_to_device
 
 
 class History(pl.Callback):
     """Records logged metrics: ``train`` rows per optimizer step, ``val`` rows per validation run.
 
     Each row is a dict with ``step`` plus the metric values as floats, e.g. ``history.val[-1]["val_loss"]``.
-    Under ``ddp_notebook`` training runs in forked processes; rank 0 saves the rows to a file at the end of
-    training and this object (in the notebook's process) reads them back, so plots work on several GPUs too.
+    The rows are this callback's ``state_dict``, so they come back from ``ddp_notebook`` workers (see
+    ``shared.trainer``) and are saved in checkpoints: a resumed run keeps its earlier rows.
     """
 
     def __init__(self):
-        self._rows: dict[str, list[dict]] = {"train": [], "val": []}
-        fd, self._file = tempfile.mkstemp(prefix="history-", suffix=".json")
-        os.close(fd)
-
-    @property
-    def train(self) -> list[dict]:
-        return self._sync()["train"]
-
-    @property
-    def val(self) -> list[dict]:
-        return self._sync()["val"]
-
-    def _sync(self) -> dict[str, list[dict]]:
-        if not any(self._rows.values()) and os.path.getsize(self._file) > 0:
-            with open(self._file) as fh:
-                self._rows = json.load(fh)
-        return self._rows
+        self.train: list[dict] = []
+        self.val: list[dict] = []
 
     @staticmethod
     def _row(trainer, prefix: str) -> dict:
@@ -42,16 +31,17 @@ class History(pl.Callback):
         return {"step": trainer.global_step, **row}
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self._rows["train"].append(self._row(trainer, "train_"))
+        self.train.append(self._row(trainer, "train_"))
 
     def on_validation_end(self, trainer, pl_module):
         if not trainer.sanity_checking:
-            self._rows["val"].append(self._row(trainer, "val_"))
+            self.val.append(self._row(trainer, "val_"))
 
-    def on_train_end(self, trainer, pl_module):
-        if trainer.world_size > 1 and trainer.is_global_zero:
-            with open(self._file, "w") as fh:
-                json.dump(self._rows, fh)
+    def state_dict(self) -> dict:
+        return {"train": self.train, "val": self.val}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.train, self.val = list(state_dict["train"]), list(state_dict["val"])
 
     def series(self, key: str) -> tuple[list[int], list[float]]:
         """``(steps, values)`` of one metric, from whichever list holds it."""
@@ -60,3 +50,68 @@ class History(pl.Callback):
             logged = sorted({k for r in self.train + self.val for k in r})
             raise KeyError(f"no logged values for {key!r}; logged keys: {logged}")
         return [r["step"] for r in rows], [r[key] for r in rows]
+
+
+class ProgressBar(TQDMProgressBar):
+    """Lightning's bar, redrawn at most every ``min_interval`` seconds (and at the end of each loop).
+
+    The stock bar redraws every step: ~900 messages/s to the browser in a fast training cell, above the 1,000/s
+    Jupyter drops ("IOPub message rate exceeded") and enough to make a headless harness miss a cell's end.
+    """
+
+    def __init__(self, min_interval: float = 0.5):
+        super().__init__(refresh_rate=1)
+        if not min_interval > 0:
+            raise ValueError(f"min_interval={min_interval!r}; expected a positive number of seconds")
+        self.min_interval = min_interval
+        self._last_draw = float("-inf")
+
+    def _should_update(self, current: int, total) -> bool:  # Lightning asks this before each redraw
+        now = time.monotonic()
+        if not self.is_enabled or (current != total and now - self._last_draw < self.min_interval):
+            return False
+        self._last_draw = now
+        return True
+
+
+class WorkerState(pl.Callback):
+    """Makes a call that ``ddp_notebook``/``ddp_spawn`` runs in worker processes behave like one in the notebook.
+
+    Going in: each worker starts from the notebook's random state at the time of the call (Lightning re-seeds
+    workers with the global seed, so ``torch.manual_seed(1)`` before ``predict`` would otherwise be lost).
+    Coming back: what the notebook reads after the call: every callback's state (best checkpoint path and score,
+    early stopping, ``History``), the fit loop's counters (``trainer.global_step``) and predictions. Rank 0
+    writes them to ``trainer.worker_file``; ``shared.trainer.Trainer`` restores them. (Lightning itself brings
+    back only the weights and ``callback_metrics``.)
+    """
+
+    def __init__(self):
+        self.predictions: list = []
+
+    def _in_worker(self, trainer) -> bool:
+        parent = getattr(trainer, "parent_pid", None)
+        return parent is not None and os.getpid() != parent and trainer.is_global_zero
+
+    def setup(self, trainer, pl_module, stage):
+        parent = getattr(trainer, "parent_pid", None)
+        if parent is not None and os.getpid() != parent and trainer.parent_rng is not None:
+            torch_seed, torch_state, python_state = trainer.parent_rng
+            torch.manual_seed(torch_seed)  # also seeds CUDA, as the notebook's manual_seed would have
+            torch.set_rng_state(torch_state)
+            random.setstate(python_state)
+
+    def on_predict_start(self, trainer, pl_module):
+        self.predictions = []
+
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if self._in_worker(trainer):
+            self.predictions.append(move_data_to_device(outputs, "cpu"))
+
+    def teardown(self, trainer, pl_module, stage):
+        if not self._in_worker(trainer):
+            return
+        callbacks = {cb.state_key: cb.state_dict() for cb in trainer.callbacks if cb is not self and cb.state_dict()}
+        state = {"callbacks": callbacks, "predictions": self.predictions if stage == "predict" else None}
+        if stage == "fit":
+            state["fit_loop"] = trainer.fit_loop.state_dict()
+        torch.save(state, trainer.worker_file)

@@ -17,7 +17,7 @@ def predict_sentiment(module, tokenizer, texts, max_length: int = 128, batch_siz
     label), ``probs`` ({label: probability}) and ``truncated`` (True when the text exceeded ``max_length`` tokens
     and only its beginning was read; a warning says so too).
     """
-    from shared.runtime import make_trainer
+    from shared.trainer import make_trainer
 
     items, single = check_texts(texts)
     if not isinstance(max_length, int) or max_length < 8:

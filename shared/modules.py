@@ -53,7 +53,7 @@ class CausalLMModule(pl.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        self.log("val_loss", self._loss(batch), prog_bar=True)
+        self.log("val_loss", self._loss(batch), prog_bar=True, sync_dist=True)  # averaged over DDP ranks
 
     def predict_step(self, batch, batch_idx):
         ids = self.model.generate(**batch, pad_token_id=self.tokenizer.pad_token_id, **self.generation)
@@ -101,7 +101,7 @@ class SentimentClassifier(pl.LightningModule):
 
     def _evaluate(self, batch, stage: str):
         logits = self(batch)
-        self.log(f"{stage}_loss", F.cross_entropy(logits, batch["labels"]), prog_bar=True)
+        self.log(f"{stage}_loss", F.cross_entropy(logits, batch["labels"]), prog_bar=True, sync_dist=True)
         for name in ("acc", "f1"):
             metric = self.metrics[f"{stage}_{name}"]
             metric(logits, batch["labels"])

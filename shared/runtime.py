@@ -1,7 +1,5 @@
-"""Runtime selection: which profile, which seed, which hardware settings for Lightning, and the run card.
-
-Every notebook starts with ``run = start(...)``. It decides the profile once per process, seeds everything and
-prints a run card, so a reader of any executed notebook knows exactly what ran where.
+"""Runtime selection, the bottom of the package: which profile, which seed, which hardware settings for Lightning,
+and whether this is a headless run. Nothing here imports another ``shared`` module.
 
 Profiles (``COURSE_PROFILE``):
   * ``full``: real checkpoints from the Hugging Face Hub and real data (IMDB subsets).
@@ -10,6 +8,9 @@ Profiles (``COURSE_PROFILE``):
 
 Hardware (``trainer_kwargs``): chosen from what torch sees, overridable with ``COURSE_ACCELERATOR``,
 ``COURSE_DEVICES``, ``COURSE_STRATEGY`` and ``COURSE_PRECISION``.
+
+Headless (``COURSE_HEADLESS=1``): the test harness and ``make course`` say so explicitly; no progress bars then.
+Whether ``CI`` is set only ever changes the profile choice, never how a run behaves.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import platform
 import socket
 import subprocess
 import sys
 import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import torch
@@ -48,6 +48,15 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
 def in_ci() -> bool:
     """True under continuous integration (the ``CI`` variable is set to anything but empty/0/false)."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def headless() -> bool:
+    """True when the harness runs notebooks unattended (``COURSE_HEADLESS=1``, set by ``make test``/``make course``
+    and the test suite): progress bars off. Interactive runs keep a throttled bar."""
+    raw = os.environ.get("COURSE_HEADLESS", "0").strip().lower()
+    if raw not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"COURSE_HEADLESS={raw!r} is not valid; expected 1 (headless) or 0 (interactive)")
+    return raw in ("1", "true", "yes")
 
 
 def in_notebook() -> bool:
@@ -188,6 +197,7 @@ def trainer_kwargs(**overrides) -> dict:
     Chosen from the hardware (2+ GPUs: all of them with DDP; 1 GPU; Apple MPS; else CPU), then overridden by
     ``COURSE_ACCELERATOR/DEVICES/STRATEGY/PRECISION`` and finally by keyword arguments. Choosing another
     accelerator (e.g. ``cpu`` on a GPU machine) also resets the other three to that accelerator's defaults.
+    Several devices with strategy ``auto`` get ``ddp_notebook`` in Jupyter and ``ddp`` in a script.
     """
     unknown = set(overrides) - {"accelerator", "devices", "strategy", "precision"}
     if unknown:
@@ -211,6 +221,9 @@ def trainer_kwargs(**overrides) -> dict:
     chosen.update({k: v for k, v in asked.items() if k != "accelerator"})
     chosen["devices"] = _devices(chosen["devices"])
     chosen["strategy"] = _choice("strategy", chosen["strategy"], STRATEGIES)
+    several = chosen["devices"] == -1 and _gpu_count() > 1 or chosen["devices"] not in (1, -1, "auto")
+    if several and chosen["strategy"] == "auto":  # e.g. COURSE_DEVICES=2 on CPU: the same DDP as on 2 GPUs
+        chosen["strategy"] = "ddp_notebook" if in_notebook() else "ddp"
     chosen["precision"] = _choice("precision", chosen["precision"], PRECISIONS)
     if chosen["strategy"] == "ddp" and in_notebook():
         raise ValueError("strategy='ddp' cannot run inside Jupyter; expected 'ddp_notebook' there")
@@ -234,88 +247,3 @@ def quiet_libraries(tips: bool = True, progress_bars: bool = True) -> None:
     if progress_bars:
         transformers.utils.logging.disable_progress_bar()
         datasets.disable_progress_bars()
-
-
-def make_trainer(single_device: bool = False, **kwargs):
-    """A ``pytorch_lightning.Trainer`` with the course's hardware settings; your keyword arguments win.
-
-    ``single_device=True`` keeps one device and no DDP: use it for ``predict``, ``test`` and ``validate`` runs,
-    which on several processes would each see only a shard of the data (Lightning's own advice).
-
-    Defaults: progress bar only outside CI, model summary only in the full profile, CSV logs under ``runs/``
-    every 10 steps.
-    """
-    import pytorch_lightning as pl
-    from pytorch_lightning.loggers import CSVLogger
-
-    hardware = {k: kwargs.pop(k) for k in list(kwargs) if k in ("accelerator", "devices", "strategy", "precision")}
-    if single_device:
-        hardware = {"devices": 1, "strategy": "auto", **hardware}
-    settings = trainer_kwargs(**hardware)
-    root = os.environ.get("COURSE_RUNS_DIR", "runs")
-    settings.update(enable_progress_bar=not in_ci(), enable_model_summary=profile().name == "full",
-                    default_root_dir=root, log_every_n_steps=10)
-    settings.update(kwargs)
-    if settings.get("logger", True) is True:
-        settings["logger"] = CSVLogger(settings["default_root_dir"])
-    return pl.Trainer(**settings)
-
-
-@dataclass(frozen=True)
-class Run:
-    """What ``start()`` decided; notebooks read it instead of re-deciding."""
-
-    profile: str
-    reason: str
-    seed: int
-    hardware: dict = field(default_factory=dict)
-
-    @property
-    def tiny(self) -> bool:
-        return self.profile == "tiny"
-
-    def pick(self, *, tiny, full):
-        """The value for this profile: ``run.pick(tiny=50, full=500)`` keeps one code path for both."""
-        return tiny if self.tiny else full
-
-
-def versions() -> dict:
-    import pytorch_lightning
-    import transformers
-
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "lightning": pytorch_lightning.__version__, "transformers": transformers.__version__}
-
-
-def run_card(run: Run, models=(), data=()) -> str:
-    from shared import data as course_data
-    from shared import models as course_models
-
-    hw = run.hardware
-    lines = [
-        ("profile", f"{run.profile}  ({run.reason})"),
-        ("seed", str(run.seed)),
-        ("hardware", f"accelerator={hw['accelerator']} devices={hw['devices']} strategy={hw['strategy']} "
-                     f"precision={hw['precision']}"),
-    ]
-    if gpu_info():
-        name, capability = gpu_info()
-        lines.append(("gpu", f"{name} x{_gpu_count()} (compute capability {capability[0]}.{capability[1]})"))
-    lines += [("model", course_models.describe(role)) for role in models]
-    lines += [("data", course_data.describe(name)) for name in data]
-    lines.append(("versions", "  ".join(f"{k} {v}" for k, v in versions().items())))
-    width = max(len(k) for k, _ in lines)
-    rule = "-" * 72
-    return "\n".join([rule, "RUN CARD", *[f"{k:<{width}}  {v}" for k, v in lines], rule])
-
-
-def start(models=(), data=()) -> Run:
-    """Decide the profile, seed everything, quiet the noise, print the run card. Call once at the top."""
-    import pytorch_lightning as pl
-
-    chosen = profile()
-    quiet_libraries(tips=chosen.name == "tiny", progress_bars=in_ci())
-    run = Run(chosen.name, chosen.reason, seed(), trainer_kwargs())
-    pl.seed_everything(run.seed, workers=True, verbose=False)
-    print(run_card(run, models=models, data=data))
-    return run

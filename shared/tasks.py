@@ -161,8 +161,8 @@ class SequenceModel(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         loss, acc = self._step(batch)
-        self.log("val_loss", loss)
-        self.log("val_acc", acc)
+        self.log("val_loss", loss, sync_dist=True)  # under DDP each rank scores half: average them
+        self.log("val_acc", acc, sync_dist=True)
 
     def configure_optimizers(self):
         return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)

@@ -4,6 +4,8 @@ the same pytest-xdist worker): the cached profile, the Hugging Face offline swit
 import os
 import sys
 
+os.environ.setdefault("COURSE_HEADLESS", "1")  # the test harness says so itself: no progress bars in tests
+
 import datasets  # noqa: F401  (imported first so their offline constants are always restored)
 import huggingface_hub  # noqa: F401
 import pytest

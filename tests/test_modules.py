@@ -7,11 +7,12 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-from shared import data, models, runtime
+from shared import data, models
 from shared.callbacks import History
 from shared.data import check_texts
 from shared.inference import predict_sentiment
 from shared.modules import SentimentClassifier, mean_pool
+from shared.trainer import make_trainer
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_optimizer_groups_and_per_step_warmup(tiny_source, tokenizer, tmp_path):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
             lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
 
-    trainer = runtime.make_trainer(max_steps=8, logger=False, enable_checkpointing=False, callbacks=[RecordLR()],
+    trainer = make_trainer(max_steps=8, logger=False, enable_checkpointing=False, callbacks=[RecordLR()],
                                    default_root_dir=str(tmp_path))
     trainer.fit(module, batches(tokenizer))
     decayed, plain = trainer.optimizers[0].param_groups
@@ -75,7 +76,7 @@ def test_optimizer_groups_and_per_step_warmup(tiny_source, tokenizer, tmp_path):
 def test_learns_and_round_trips_through_a_checkpoint(tiny_source, tokenizer, tmp_path):
     module = SentimentClassifier(tiny_source, lr=3e-3, warmup_ratio=0.1)
     loader = batches(tokenizer)
-    trainer = runtime.make_trainer(max_steps=30, logger=False, enable_checkpointing=False,
+    trainer = make_trainer(max_steps=30, logger=False, enable_checkpointing=False,
                                    default_root_dir=str(tmp_path))
     trainer.fit(module, loader, batches(tokenizer, shuffle=False))
     assert trainer.callback_metrics["val_acc"] == 1.0, "two distinct words -> must be learnable in 30 steps"
@@ -113,7 +114,7 @@ def test_check_texts_rejects_bad_input(bad, match):
 
 def test_predict_sentiment_single_batch_and_truncation(tiny_source, tokenizer, tmp_path):
     module = SentimentClassifier(tiny_source)
-    trainer = runtime.make_trainer(logger=False, enable_checkpointing=False, default_root_dir=str(tmp_path))
+    trainer = make_trainer(logger=False, enable_checkpointing=False, default_root_dir=str(tmp_path))
     one = predict_sentiment(module, tokenizer, "a fine film", trainer=trainer)
     assert set(one) == {"text", "label", "score", "probs", "truncated"} and one["label"] in ("neg", "pos")
     assert one["score"] == max(one["probs"].values()) and sum(one["probs"].values()) == pytest.approx(1.0)

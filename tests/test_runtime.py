@@ -91,16 +91,6 @@ def test_choosing_cpu_on_a_gpu_machine_resets_the_other_settings(monkeypatch):
     assert runtime.trainer_kwargs()["devices"] == 2
 
 
-def test_single_device_trainer_for_predict_and_test(monkeypatch, tmp_path):
-    fake_hardware(monkeypatch)
-    monkeypatch.setenv("COURSE_PROFILE", "tiny")
-    monkeypatch.setenv("COURSE_DEVICES", "2")
-    monkeypatch.setenv("COURSE_STRATEGY", "ddp_spawn")
-    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
-    assert runtime.make_trainer(logger=False).num_devices == 2
-    assert runtime.make_trainer(single_device=True, logger=False).num_devices == 1
-
-
 def test_env_overrides_then_kwargs(monkeypatch):
     fake_hardware(monkeypatch, gpus=0)
     monkeypatch.setenv("COURSE_ACCELERATOR", "CPU")
@@ -210,26 +200,12 @@ def test_hub_probe_true_for_a_listening_endpoint(monkeypatch):
         server.close()
 
 
-def test_run_pick_and_card(monkeypatch):
-    fake_hardware(monkeypatch)
-    monkeypatch.setenv("COURSE_PROFILE", "tiny")
-    monkeypatch.setenv("COURSE_SEED", "7")
-    run = runtime.Run("tiny", "COURSE_PROFILE", runtime.seed(), runtime.trainer_kwargs())
-    assert run.seed == 7 and run.pick(tiny=1, full=2) == 1
-    assert runtime.Run("full", "x", 1, {}).pick(tiny=1, full=2) == 2
-    card = runtime.run_card(run, models=["encoder"], data=["sentiment"])
-    for needle in ("profile   tiny", "seed      7", "accelerator=cpu devices=1 strategy=auto precision=32-true",
-                   "all-MiniLM-L6-v2", "sentiment: train 2000 / validation 400 / test 400", "torch 2."):
-        assert needle in card, needle
-
-
-def test_make_trainer_uses_course_settings(monkeypatch, tmp_path):
-    fake_hardware(monkeypatch)
-    monkeypatch.setenv("COURSE_PROFILE", "tiny")
-    monkeypatch.setenv("CI", "true")
-    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
-    trainer = runtime.make_trainer(max_steps=3, precision="bf16-mixed")
-    assert trainer.max_steps == 3
-    assert trainer.precision == "bf16-mixed"
-    assert trainer.progress_bar_callback is None  # quiet under CI
-    assert trainer.default_root_dir == str(tmp_path)
+@pytest.mark.parametrize("notebook, strategy", [(True, "ddp_notebook"), (False, "ddp")])
+def test_several_devices_choose_ddp_by_themselves(monkeypatch, notebook, strategy):
+    """COURSE_DEVICES=2 on CPU gets the same DDP a 2-GPU machine gets; one device keeps 'auto'."""
+    fake_hardware(monkeypatch, gpus=0, notebook=notebook)
+    monkeypatch.setenv("COURSE_ACCELERATOR", "cpu")
+    monkeypatch.setenv("COURSE_DEVICES", "2")
+    assert runtime.trainer_kwargs() == dict(accelerator="cpu", devices=2, strategy=strategy, precision="32-true")
+    assert runtime.trainer_kwargs(devices=1)["strategy"] == "auto"
+    assert runtime.trainer_kwargs(strategy="ddp_spawn")["strategy"] == "ddp_spawn"

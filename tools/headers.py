@@ -31,7 +31,7 @@ if "google.colab" in sys.modules:
     keep_torch = f"torch=={{torch.__version__}}"  # pip must never replace Colab's torch
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", course, keep_torch], check=True)
 
-from shared.runtime import start
+from shared.course import start
 
 run = start(models={models}, data={data})'''
 

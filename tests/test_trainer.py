@@ -1,0 +1,85 @@
+"""shared.trainer / shared.course: make_trainer's settings, the single-device rule, progress bars, the run card.
+(Results coming back from ddp_notebook workers are checked in tests/notebooks/ddp_two_cpu_processes.ipynb.)"""
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from shared import course, runtime
+from shared.callbacks import ProgressBar, WorkerState
+from shared.trainer import Trainer, make_trainer
+from tests.test_runtime import clean_env, fake_hardware  # noqa: F401  (clean_env: autouse fixture)
+
+
+@pytest.fixture(autouse=True)
+def tiny(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_PROFILE", "tiny")
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+
+
+def test_make_trainer_uses_course_settings(monkeypatch, tmp_path):
+    fake_hardware(monkeypatch)
+    monkeypatch.setenv("COURSE_HEADLESS", "1")
+    trainer = make_trainer(max_steps=3, precision="bf16-mixed")
+    assert isinstance(trainer, Trainer) and trainer.max_steps == 3
+    assert trainer.precision == "bf16-mixed"
+    assert trainer.progress_bar_callback is None  # headless: no bar
+    assert trainer.default_root_dir == str(tmp_path)
+    assert sum(isinstance(c, WorkerState) for c in trainer.callbacks) == 1
+
+
+def test_interactive_runs_get_the_throttled_bar_even_under_ci(monkeypatch):
+    fake_hardware(monkeypatch)
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("COURSE_HEADLESS", raising=False)
+    assert isinstance(make_trainer(logger=False).progress_bar_callback, ProgressBar)
+    assert make_trainer(logger=False, enable_progress_bar=False).progress_bar_callback is None
+
+
+@pytest.mark.parametrize("strategy, notebook, single", [("ddp_spawn", False, "auto"), ("ddp_notebook", True,
+                                                                                        "ddp_notebook")])
+def test_single_device_trainer_for_predict_and_test(monkeypatch, strategy, notebook, single):
+    """Under ddp_notebook a single-device trainer still runs in one forked worker (CUDA stays out of the kernel)."""
+    fake_hardware(monkeypatch, notebook=notebook)
+    monkeypatch.setenv("COURSE_DEVICES", "2")
+    monkeypatch.setenv("COURSE_STRATEGY", strategy)
+    assert make_trainer(logger=False).num_devices == 2
+    one = make_trainer(single_device=True, logger=False)
+    assert one.num_devices == 1 and one.world_size == 1
+    assert (type(one.strategy).__name__ == "DDPStrategy") == (single == "ddp_notebook")
+
+
+def test_logger_version_is_decided_before_the_call(monkeypatch, tmp_path):
+    """Workers and the notebook must agree on the log folder: the version is fixed in this process first."""
+    fake_hardware(monkeypatch)
+    trainer = make_trainer(max_steps=1)
+    assert trainer.logger._version is None
+    trainer.validate(_Tiny(), _loader())
+    assert trainer.logger._version == 0 and trainer.logger.log_dir.endswith("version_0")
+
+
+def test_run_pick_and_card(monkeypatch):
+    fake_hardware(monkeypatch)
+    monkeypatch.setenv("COURSE_SEED", "7")
+    run = course.Run("tiny", "COURSE_PROFILE", runtime.seed(), runtime.trainer_kwargs())
+    assert run.seed == 7 and run.pick(tiny=1, full=2) == 1
+    assert course.Run("full", "x", 1, {}).pick(tiny=1, full=2) == 2
+    card = course.run_card(run, models=["encoder"], data=["sentiment"])
+    for needle in ("profile   tiny", "seed      7", "accelerator=cpu devices=1 strategy=auto precision=32-true",
+                   "all-MiniLM-L6-v2", "sentiment: train 2000 / validation 400 / test 400", "torch 2."):
+        assert needle in card, needle
+
+
+def _loader():
+    x = torch.ones(4, 1)
+    return DataLoader(TensorDataset(x, x), batch_size=2)
+
+
+class _Tiny(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(1, 1)
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val_loss", (self.layer(batch[0]) - batch[1]).pow(2).mean())
