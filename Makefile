@@ -1,5 +1,5 @@
 # Two commands for learners and CI:  make lab  |  make test.
-# Also: make test-multi (as on 2 GPUs), make course (instructors), make lock.
+# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make course (instructors).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi course headers lint lock clean
+.PHONY: setup lab test test-multi test-full course headers lint lock clean
 
 # One setup for everything (tools/install.py): the virtualenv, torch first at the locked version, then the exact
 # lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
@@ -46,6 +46,18 @@ test-multi: setup
 	else emulate="COURSE_ACCELERATOR=cpu COURSE_DEVICES=2"; echo "test-multi: emulating 2 devices with 2 CPU processes"; fi; \
 	env $$emulate COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q \
 	    $(PYTEST_NB) tests/notebooks $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
+
+# The full profile's code path, offline: stand-ins under the real Hub ids in a throwaway Hugging Face home
+# (tools/stand_in_hub.py), the Hub switched off and HF_ENDPOINT pointed at a closed port, the tiny profile's
+# sizes, learned-result asserts on stand-in weights relaxed and counted (run.learned). Executed notebooks land in
+# build/full/.
+test-full: setup
+	@home=$$(mktemp -d /tmp/course-stand-in.XXXXXX); trap 'rm -rf "$$home"' EXIT; \
+	$(BIN)/python tools/stand_in_hub.py --home "$$home" && \
+	env -u HF_HUB_CACHE -u HF_DATASETS_CACHE HF_HOME="$$home" COURSE_CACHE="$$home/course" \
+	    HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_ENDPOINT=http://127.0.0.1:9 \
+	    COURSE_PROFILE=full COURSE_REHEARSAL=1 OMP_NUM_THREADS=1 \
+	    $(BIN)/python tools/run_course.py --out build/full --jobs 2 $(NOTEBOOKS_SELECTION)
 
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup

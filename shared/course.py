@@ -11,7 +11,9 @@ import torch
 
 from shared import data as course_data
 from shared import models as course_models
-from shared.runtime import gpu_info, headless, profile, quiet_libraries, seed, trainer_kwargs
+from shared.runtime import gpu_info, headless, profile, quiet_libraries, rehearsal, seed, trainer_kwargs
+
+RELAXED = "REHEARSAL: relaxed a learned-result assert"  # counted by tools/run_course.py (make test-full)
 
 
 @dataclass(frozen=True)
@@ -22,14 +24,32 @@ class Run:
     reason: str
     seed: int
     hardware: dict = field(default_factory=dict)
+    rehearsal: bool = False  # the full profile's code path with stand-in checkpoints (make test-full)
 
     @property
     def tiny(self) -> bool:
         return self.profile == "tiny"
 
     def pick(self, *, tiny, full):
-        """The value for this profile: ``run.pick(tiny=50, full=500)`` keeps one code path for both."""
+        """The value for this profile: ``run.pick(tiny=1e-4, full=3e-5)`` keeps one code path for both."""
         return tiny if self.tiny else full
+
+    def size(self, *, tiny, full):
+        """A size (steps, examples, lengths) for this profile. The rehearsal runs the full profile's code with the
+        tiny profile's sizes: ``run.size(tiny=45, full=300)``."""
+        return tiny if self.tiny or self.rehearsal else full
+
+    def learned(self, ok) -> bool:
+        """Wrap a learned-result check: ``assert run.learned(acc >= baseline + margin), "..."``.
+
+        The plain condition everywhere, except in the rehearsal, where stand-in checkpoints have random weights
+        and learn nothing real: there a failing check prints a line that ``make test-full`` counts, and passes.
+        """
+        ok = bool(ok)
+        if not ok and self.rehearsal:
+            print(f"{RELAXED} (stand-in weights)")
+            return True
+        return ok
 
 
 def versions() -> dict:
@@ -43,6 +63,8 @@ def run_card(run: Run, models=(), data=()) -> str:
     hw = run.hardware
     lines = [
         ("profile", f"{run.profile}  ({run.reason})"),
+        *([("rehearsal", "stand-in checkpoints (random weights) under the real Hub ids, offline; tiny sizes; "
+                         "learned-result asserts relaxed")] if run.rehearsal else []),
         ("seed", str(run.seed)),
         ("hardware", f"accelerator={hw['accelerator']} devices={hw['devices']} strategy={hw['strategy']} "
                      f"precision={hw['precision']}"),
@@ -63,7 +85,9 @@ def start(models=(), data=()) -> Run:
     """Decide the profile, seed everything, quiet the noise, print the run card. Call once at the top."""
     chosen = profile()
     quiet_libraries(tips=chosen.name == "tiny", progress_bars=headless())
-    run = Run(chosen.name, chosen.reason, seed(), trainer_kwargs())
+    if rehearsal() and chosen.name != "full":
+        raise ValueError("COURSE_REHEARSAL=1 rehearses the full profile; expected COURSE_PROFILE=full with it")
+    run = Run(chosen.name, chosen.reason, seed(), trainer_kwargs(), rehearsal=rehearsal())
     pl.seed_everything(run.seed, workers=True, verbose=False)
     print(run_card(run, models=models, data=data))
     return run

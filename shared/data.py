@@ -2,7 +2,8 @@
 
 * ``corpus``: a small original English corpus committed in this package (language-model and embedding demos).
 * ``sentiment``: movie-review sentiment in the IMDB schema (``text``, ``label``: 0 = neg, 1 = pos).
-  Full profile: IMDB subsets from the Hub. Tiny profile: the course's committed set (below).
+  Full profile: IMDB subsets (``stanfordnlp/imdb``) from the Hub, or from a pre-filled offline cache (README,
+  "Offline clusters"). Tiny profile: the course's committed set (below).
 * ``course_sentiment``: the committed set itself, in both profiles: short reviews where negation and contrast
   decide the label, so word order matters (see ``assets/sentiment/README.md``).
 """
@@ -15,13 +16,17 @@ from pathlib import Path
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
-from shared.runtime import profile
+from shared.runtime import profile, rehearsal
 
 ASSETS = Path(__file__).parent / "assets"
 SPLITS = ("train", "validation", "test")
 LABEL_NAMES = ("neg", "pos")
-# Full profile: the IMDB subset sizes (train and validation both come from IMDB's train split).
+# Full profile: the IMDB subset sizes (train and validation both come from IMDB's train split). The rehearsal
+# (make test-full) keeps the tiny profile's sizes.
+IMDB_ID = "stanfordnlp/imdb"
 IMDB_SIZES = {"train": 2000, "validation": 500, "test": 500}
+REHEARSAL_SIZES = {"train": 2000, "validation": 400, "test": 400}
+HUB_DATASETS = {"sentiment": IMDB_ID}  # every dataset id the full profile loads from the Hub
 DATASETS = ("corpus", "sentiment", "course_sentiment")
 PATTERNS = ("simple", "negation", "contrast")
 _CONTRAST = re.compile(r"\b(but|although|though|however|despite|yet|while)\b")
@@ -55,13 +60,18 @@ def describe(name: str) -> str:
         return f"corpus: {len(paragraphs)} paragraphs, {words} words (committed, {corpus_path().name})"
     if name == "sentiment" or name == "course_sentiment":
         if name == "sentiment" and profile().name == "full":
-            sizes = IMDB_SIZES
-            where = "imdb from the Hub"
+            sizes = imdb_sizes()
+            where = f"{IMDB_ID} from the Hub" + (" (stand-in, offline)" if rehearsal() else "")
         else:
             sizes = {split: _lines(path) for split, path in sentiment_files().items()}
             where = "committed json, IMDB schema"
         return f"{name}: " + " / ".join(f"{k} {v}" for k, v in sizes.items()) + f" ({where})"
     raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}")
+
+
+def imdb_sizes() -> dict[str, int]:
+    """How many IMDB reviews the full profile takes per split (the rehearsal: the tiny profile's sizes)."""
+    return REHEARSAL_SIZES if rehearsal() else IMDB_SIZES
 
 
 def load_corpus(val_fraction: float = 0.1, seed: int = 0):
@@ -93,12 +103,12 @@ def load_sentiment(course: bool = False):
     from datasets import ClassLabel, DatasetDict, load_dataset
 
     if profile().name == "full" and not course:
-        imdb = load_dataset("imdb")
+        imdb, sizes = load_dataset(IMDB_ID), imdb_sizes()
         train = imdb["train"].shuffle(seed=0)
-        n_train, n_val = IMDB_SIZES["train"], IMDB_SIZES["validation"]
+        n_train, n_val = sizes["train"], sizes["validation"]
         ds = DatasetDict(train=train.select(range(n_train)),
                          validation=train.select(range(n_train, n_train + n_val)),
-                         test=imdb["test"].shuffle(seed=0).select(range(IMDB_SIZES["test"])))
+                         test=imdb["test"].shuffle(seed=0).select(range(sizes["test"])))
     else:
         ds = load_dataset("json", data_files=sentiment_files())
     return ds.cast_column("label", ClassLabel(names=list(LABEL_NAMES)))

@@ -20,7 +20,7 @@ import os
 import shutil
 from pathlib import Path
 
-from shared.runtime import profile
+from shared.runtime import profile, rehearsal
 
 HUB_IDS = {"encoder": "distilbert-base-uncased", "classifier": "bert-base-uncased", "causal_lm": "distilgpt2"}
 ROLES = tuple(HUB_IDS)
@@ -83,14 +83,14 @@ def _build_tiny_gpt2(target: Path) -> None:
     """Train a byte-level BPE tokenizer on the course corpus and save a randomly initialised GPT-2 beside it."""
     import torch
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
     from shared.data import corpus_paragraphs
 
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(corpus_paragraphs(), vocab_size=TINY_VOCAB_SIZE, min_frequency=2,
                             special_tokens=[EOS], show_progress=False)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS,
+    tokenizer = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS,
                                         unk_token=EOS, model_max_length=TINY_GPT2["n_positions"])
     eos_id = tokenizer.convert_tokens_to_ids(EOS)
     config = GPT2Config(vocab_size=len(tokenizer), bos_token_id=eos_id, eos_token_id=eos_id, **TINY_GPT2)
@@ -107,7 +107,7 @@ def tiny_gpt2_path() -> Path:
 
     from shared.data import corpus_path
 
-    recipe = json.dumps([TINY_GPT2, TINY_VOCAB_SIZE, transformers.__version__], sort_keys=True).encode()
+    recipe = json.dumps([TINY_GPT2, TINY_VOCAB_SIZE, "GPT2TokenizerFast", transformers.__version__]).encode()
     key = hashlib.sha256(corpus_path().read_bytes() + recipe).hexdigest()[:12]
     target = cache_dir() / f"tiny-gpt2-{key}"
     if (target / "model.safetensors").is_file():
@@ -134,7 +134,7 @@ def describe(role: str) -> str:
     """One run-card line: role, name and where it comes from."""
     src = source(role)
     if profile().name == "full":
-        return f"{role}: {src} (Hugging Face Hub)"
+        return f"{role}: {src} (" + ("stand-in from an offline cache" if rehearsal() else "Hugging Face Hub") + ")"
     if role == "causal_lm":
         return f"{role}: tiny GPT-2 {TINY_GPT2}, byte-level BPE of at most {TINY_VOCAB_SIZE} tokens, built at {src}"
     return f"{role}: all-MiniLM-L6-v2 (pretrained, sha256 verified) from {MINILM_WHEEL} at {src}"

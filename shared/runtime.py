@@ -10,6 +10,8 @@ Hardware (``trainer_kwargs``): chosen from what torch sees, overridable with ``C
 ``COURSE_DEVICES``, ``COURSE_STRATEGY`` and ``COURSE_PRECISION``.
 
 Headless (``COURSE_HEADLESS=1``): the test harness and ``make course`` say so explicitly; no progress bars then.
+Rehearsal (``COURSE_REHEARSAL=1``, ``make test-full``): the full profile's code path offline, with stand-in
+checkpoints under the real Hub ids and the tiny profile's sizes.
 Whether ``CI`` is set only ever changes the profile choice, never how a run behaves.
 """
 
@@ -53,10 +55,21 @@ def in_ci() -> bool:
 def headless() -> bool:
     """True when the harness runs notebooks unattended (``COURSE_HEADLESS=1``, set by ``make test``/``make course``
     and the test suite): progress bars off. Interactive runs keep a throttled bar."""
-    raw = os.environ.get("COURSE_HEADLESS", "0").strip().lower()
+    return _flag("COURSE_HEADLESS")
+
+
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "0").strip().lower()
     if raw not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise ValueError(f"COURSE_HEADLESS={raw!r} is not valid; expected 1 (headless) or 0 (interactive)")
+        raise ValueError(f"{name}={raw!r} is not valid; expected 1 (on) or 0 (off)")
     return raw in ("1", "true", "yes")
+
+
+def rehearsal() -> bool:
+    """True in the full-profile rehearsal (``COURSE_REHEARSAL=1``): stand-in checkpoints (random weights) under
+    the real Hub ids in an offline cache, sizes capped to the tiny profile's. Only sizes and the asserts marked
+    ``run.learned(...)`` change; which code runs does not."""
+    return _flag("COURSE_REHEARSAL")
 
 
 def in_notebook() -> bool:

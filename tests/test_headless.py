@@ -70,7 +70,7 @@ def test_ci_alone_does_not_make_a_run_headless(monkeypatch):
     monkeypatch.setenv("CI", "true")
     assert runtime.headless() is False
     monkeypatch.setenv("COURSE_HEADLESS", "sometimes")
-    with pytest.raises(ValueError, match="expected 1 \\(headless\\) or 0"):
+    with pytest.raises(ValueError, match="expected 1 \\(on\\) or 0"):
         runtime.headless()
 
 

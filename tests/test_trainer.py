@@ -83,3 +83,24 @@ class _Tiny(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         self.log("val_loss", (self.layer(batch[0]) - batch[1]).pow(2).mean())
+
+
+def test_rehearsal_changes_sizes_and_relaxes_only_marked_asserts(monkeypatch, capsys):
+    full, rehearsal, tiny = (course.Run("full", "x", 1, {}), course.Run("full", "x", 1, {}, rehearsal=True),
+                             course.Run("tiny", "x", 1, {}))
+    assert [r.size(tiny=45, full=300) for r in (full, rehearsal, tiny)] == [300, 45, 45]
+    assert [r.pick(tiny=1e-4, full=3e-5) for r in (full, rehearsal, tiny)] == [3e-5, 3e-5, 1e-4]
+    assert full.learned(False) is False and tiny.learned(False) is False and full.learned(True) is True
+    assert capsys.readouterr().out == ""
+    assert rehearsal.learned(False) is True
+    assert capsys.readouterr().out.startswith(course.RELAXED)
+
+
+def test_rehearsal_flag_is_checked(monkeypatch):
+    fake_hardware(monkeypatch)
+    monkeypatch.setenv("COURSE_REHEARSAL", "maybe")
+    with pytest.raises(ValueError, match="COURSE_REHEARSAL='maybe' is not valid"):
+        runtime.rehearsal()
+    monkeypatch.setenv("COURSE_REHEARSAL", "1")  # with the tiny profile (this module's fixture): a mistake
+    with pytest.raises(ValueError, match="expected COURSE_PROFILE=full with it"):
+        course.start()
