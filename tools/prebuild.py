@@ -1,0 +1,43 @@
+"""Build, once, what several notebooks share (shared.cache), so that no notebook pays for it in the test suite and
+two notebooks never wait on each other's build. ``make test`` runs it first; learners never need to (a notebook
+builds what it needs on first use).
+
+    python tools/prebuild.py      # for the profile COURSE_PROFILE selects
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def artefacts() -> dict:
+    """What to build for this profile: name -> a function that builds it (or finds it cached) and returns a path."""
+    from shared import finetuned, models
+    from shared.runtime import profile
+
+    tiny = profile().name == "tiny"
+    return {
+        **({"tiny GPT-2 (tokenizer trained on the corpus)": models.tiny_gpt2_path,
+            "SmolLM2-135M-Instruct (GGUF -> safetensors)": models.smollm_path} if tiny else {}),
+        "fine-tuned sentiment classifier (notebook 10's recipe)": finetuned.sentiment_checkpoint,
+    }
+
+
+def main() -> int:
+    from shared.runtime import profile, quiet_libraries
+
+    quiet_libraries()
+    print(f"prebuilding for the {profile().name} profile")
+    for name, build in artefacts().items():
+        start = time.perf_counter()
+        path = build()
+        print(f"  {name}: {time.perf_counter() - start:.1f} s  ({path})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
