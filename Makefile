@@ -30,10 +30,12 @@ lab: setup
 
 # Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker,
 # one torch thread each so the two never fight over the cores). Tiny profile unless you ask for another:
-# make test TEST_PROFILE=full. COURSE_HEADLESS=1: no progress bars, whatever CI says.
+# make test TEST_PROFILE=full. COURSE_HEADLESS=1: no progress bars, whatever CI says. tools/prebuild.py first
+# builds, once, what several notebooks share (a fine-tuned classifier, converted checkpoints: shared.cache).
 TEST_PROFILE ?= tiny
 PYTEST_NB := -p no:cacheprovider --nbval-lax --nbval-cell-timeout=300 --timeout=900
 test: setup
+	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python tools/prebuild.py
 	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
 	    --dist loadfile $(PYTEST_NB) tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
 
@@ -54,10 +56,11 @@ test-multi: setup
 test-full: setup
 	@home=$$(mktemp -d /tmp/course-stand-in.XXXXXX); trap 'rm -rf "$$home"' EXIT; \
 	$(BIN)/python tools/stand_in_hub.py --home "$$home" && \
-	env -u HF_HUB_CACHE -u HF_DATASETS_CACHE HF_HOME="$$home" COURSE_CACHE="$$home/course" \
-	    HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_ENDPOINT=http://127.0.0.1:9 \
-	    COURSE_PROFILE=full COURSE_REHEARSAL=1 OMP_NUM_THREADS=1 \
-	    $(BIN)/python tools/run_course.py --out build/full --jobs 2 $(NOTEBOOKS_SELECTION)
+	export HF_HOME="$$home" COURSE_CACHE="$$home/course" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
+	    TRANSFORMERS_OFFLINE=1 HF_ENDPOINT=http://127.0.0.1:9 COURSE_PROFILE=full COURSE_REHEARSAL=1 \
+	    COURSE_HEADLESS=1 OMP_NUM_THREADS=1 && unset HF_HUB_CACHE HF_DATASETS_CACHE && \
+	$(BIN)/python tools/prebuild.py && \
+	$(BIN)/python tools/run_course.py --out build/full --jobs 2 $(NOTEBOOKS_SELECTION)
 
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup
