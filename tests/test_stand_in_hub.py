@@ -57,11 +57,12 @@ PROBE = textwrap.dedent("""
     classifier, _ = models.load_classifier()
     lm, lm_tokenizer = models.load_causal_lm()
     chat, chat_tokenizer = models.load_chat_lm()
+    clip, clip_tokenizer = models.load_clip()
     prompt = chat_tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True,
                                                 tokenize=False)
     assert prompt.endswith("<|im_start|>assistant\\n"), prompt
     sentiment = data.load_sentiment()
-    names = [type(x).__name__ for x in (encoder, classifier, lm, chat, lm_tokenizer)]
+    names = [type(x).__name__ for x in (encoder, classifier, lm, chat, clip, lm_tokenizer)]
     print("LOADED", *names, {k: len(v) for k, v in sentiment.items()}, sentiment["train"].features["label"].names)
     print("ATTEMPTS", attempts)
 """)
@@ -77,6 +78,7 @@ def test_stand_ins_load_offline_with_the_network_blocked(tmp_path):
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert ("LOADED DistilBertModel BertForSequenceClassification GPT2LMHeadModel LlamaForCausalLM GPT2Tokenizer "
+    assert ("LOADED DistilBertModel BertForSequenceClassification GPT2LMHeadModel LlamaForCausalLM CLIPModel "
+            "GPT2Tokenizer "
             "{'train': 2000, 'validation': 400, 'test': 400} ['neg', 'pos']") in out.stdout, out.stdout
     assert "ATTEMPTS []" in out.stdout, "something tried to reach the network: " + out.stdout

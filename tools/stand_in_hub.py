@@ -105,6 +105,14 @@ def smollm2_instruct(folder: Path) -> None:
     _save(folder, LlamaForCausalLM(config), tokenizer)
 
 
+def clip_vit_b32(folder: Path) -> None:
+    """openai/clip-vit-base-patch32: CLIPModel (224-pixel images in 32-pixel patches, 77 text positions) +
+    CLIPTokenizer (byte-level BPE, trained on the shape captions) + CLIPImageProcessor: the tiny CLIP's recipe."""
+    from shared.models import _build_tiny_clip
+
+    _build_tiny_clip(folder, image_size=224, patch_size=32, max_text=77)
+
+
 def _save(folder: Path, model, tokenizer) -> None:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -149,7 +157,7 @@ def imdb(home: Path) -> None:
 # Every Hub id the full profile uses, and how to build its stand-in. tests/test_stand_in_hub.py checks that each id
 # in shared (model roles, datasets, literal ids) is here.
 MODELS = {"distilbert-base-uncased": distilbert, "bert-base-uncased": bert, "distilgpt2": distilgpt2,
-          "HuggingFaceTB/SmolLM2-360M-Instruct": smollm2_instruct}
+          "HuggingFaceTB/SmolLM2-360M-Instruct": smollm2_instruct, "openai/clip-vit-base-patch32": clip_vit_b32}
 DATASETS = {"stanfordnlp/imdb": imdb}
 
 
