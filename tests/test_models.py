@@ -41,14 +41,15 @@ def test_tiny_encoder_is_the_verified_pretrained_minilm(tiny):
     assert tokenizer("hello world")["input_ids"][0] == tokenizer.cls_token_id
 
 
-def test_swapped_weights_fail_loudly(tiny, monkeypatch):
-    models.minilm_path.cache_clear()
-    monkeypatch.setattr(models, "MINILM_SHA256", "0" * 64)
+@pytest.mark.parametrize("locate, pin", [("minilm_path", "MINILM_SHA256"), ("smollm_gguf", "SMOLLM_SHA256")])
+def test_swapped_weights_fail_loudly(tiny, monkeypatch, locate, pin):
+    getattr(models, locate).cache_clear()
+    monkeypatch.setattr(models, pin, "0" * 64)
     try:
         with pytest.raises(RuntimeError, match="does not match the pinned"):
-            models.minilm_path()
+            getattr(models, locate)()
     finally:
-        models.minilm_path.cache_clear()
+        getattr(models, locate).cache_clear()
 
 
 def test_missing_wheel_says_how_to_install(tiny, monkeypatch):
@@ -120,12 +121,3 @@ def test_tiny_chat_lm_is_the_verified_pretrained_smollm2(tiny):
     out = model.generate(**ids, max_new_tokens=8, do_sample=False)
     assert "Paris" in tokenizer.decode(out[0, ids["input_ids"].shape[1]:])
 
-
-def test_swapped_gguf_fails_loudly(tiny, monkeypatch):
-    models.smollm_gguf.cache_clear()
-    monkeypatch.setattr(models, "SMOLLM_SHA256", "0" * 64)
-    try:
-        with pytest.raises(RuntimeError, match="does not match the pinned"):
-            models.smollm_gguf()
-    finally:
-        models.smollm_gguf.cache_clear()
