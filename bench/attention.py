@@ -1,6 +1,6 @@
 """Benchmark: our attention layers vs PyTorch's, forward + backward.
 
-    python bench/attention.py [--quick | --smoke]
+    python bench/attention.py [--quick | --smoke] [--threads N]
 
 Pairs are timed interleaved (A, B, A, B, ...) and we report medians, so slow drift of the
 machine (thermal, other processes) hits both sides alike. Before timing, each pair is checked to
@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from shared.layers import MultiHeadAttention, attention, copy_from_torch_mha  # noqa: E402
 
 
@@ -67,11 +69,15 @@ def parse_args(argv=None):
     sizes.add_argument("--quick", action="store_true", help="fewer repeats (< 15 s on 2 CPU cores)")
     sizes.add_argument("--smoke", action="store_true",
                        help="one call per side after one warm-up call: runs the checks, no timing value")
+    parser.add_argument("--threads", type=positive(1), default=None,
+                        help="torch.set_num_threads (default: leave torch's setting alone)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     B, L, D, H = 8, 128, 256, 8
     repeats, inner, warmup, budget_s = ((1, 1, 1, 0.0) if args.smoke else (7, 5, 5, 4.0) if args.quick
