@@ -114,6 +114,13 @@ def result_strings(tree: ast.AST) -> list[ast.AST]:
     return [n for n in found if id(n) not in inside]
 
 
+def leftmost(node):
+    """The first operand of ``a + b + ...`` (a RESULT line may be an f-string plus a join)."""
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        node = node.left
+    return node
+
+
 def loaded_names(node) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - BUILTINS
 
@@ -143,7 +150,7 @@ def last_cell_violations(tree: ast.Module, results_elsewhere: int) -> list[str]:
     problems = []
     strings = result_strings(tree)
     prints = [s.value for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
-              and dotted(s.value.func) == "print" and s.value.args and s.value.args[0] in strings]
+              and dotted(s.value.func) == "print" and s.value.args and leftmost(s.value.args[0]) in strings]
     if len(strings) + results_elsewhere != 1 or len(prints) != 1:
         problems.append(f"exactly one RESULT line: one print('RESULT: ...') at the top level of the last code cell "
                         f"and no other RESULT text (found {len(prints)} such print(s), {len(strings)} RESULT "
@@ -276,6 +283,12 @@ def test_result_elsewhere_and_assert_elsewhere_are_caught():
     assert len(early) == 1 and "1 in other cells" in early[0], early
     moved = violations(notebook('acc = 0.9\nassert acc > 0.8', 'print(f"RESULT: accuracy {acc}")'))
     assert len(moved) == 1 and "no assert found" in moved[0], moved
+
+
+def test_a_result_line_built_from_parts_counts_once():
+    last = ('acc, runs = 0.9, {"a": 1}\nassert acc > 0.8\n'
+            'print(f"RESULT: accuracy {acc:.0%} on " + ", ".join(runs) + " runs")')
+    assert violations(notebook(last)) == []
 
 
 def test_an_assert_on_a_value_computed_from_the_result_counts():
