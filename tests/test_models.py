@@ -74,11 +74,20 @@ def test_minilm_located_without_importing_its_code(tiny):
 
 
 def test_classifier_pretrained_versus_random(tiny):
+    """pretrained=True: every encoder tensor is the pinned MiniLM file's (a silent random init would fail here);
+    pretrained=False: the same architecture with none of them."""
     pre, _ = models.load_classifier(num_labels=2)
     rand, _ = models.load_classifier(num_labels=2, pretrained=False)
     assert type(pre) is type(rand) and pre.config.num_labels == 2
-    w_pre = pre.bert.embeddings.word_embeddings.weight
-    assert not torch.allclose(w_pre, rand.bert.embeddings.word_embeddings.weight)
+    weights = load_file(str(models.minilm_path() / "model.safetensors"))
+    weights.pop("embeddings.position_ids", None)  # a buffer of 0..511, not a weight
+    encoder = {k.removeprefix("bert."): v for k, v in pre.state_dict().items() if k.startswith("bert.")}
+    assert set(encoder) == set(weights), set(encoder) ^ set(weights)
+    different = [name for name, tensor in encoder.items() if not torch.equal(tensor, weights[name])]
+    assert different == [], f"not the pretrained weights: {different}"
+    random = {k.removeprefix("bert."): v for k, v in rand.state_dict().items() if k.startswith("bert.")}
+    matrices = [name for name, tensor in weights.items() if tensor.ndim == 2]
+    assert len(matrices) > 30 and not any(torch.equal(random[name], weights[name]) for name in matrices)
     with pytest.raises(ValueError, match="expected an integer >= 2"):
         models.load_classifier(num_labels=1)
 
