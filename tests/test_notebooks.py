@@ -217,6 +217,7 @@ def test_header_drift_is_detected(tmp_path):
     for readme in ROOT.glob("week*/README.md"):
         (tmp_path / readme.parent.name).mkdir(exist_ok=True)
         shutil.copy(readme, tmp_path / readme.relative_to(ROOT))
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
     assert headers.sync(tmp_path, check=True) == []
     victim = tmp_path / NOTEBOOKS[0].relative_to(ROOT)
     nb = json.loads(victim.read_text())
