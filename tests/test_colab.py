@@ -3,6 +3,7 @@ the course's lower bound. The cell's real pip command line runs (pip's own resol
 installed packages and a folder of fake wheels: offline, and in seconds. README, Supported versions, says the same."""
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -127,8 +128,7 @@ def simulate(runtime_dir: Path, name: str, state: str, monkeypatch, extra_wheels
 
 
 def _base_env() -> dict[str, str]:
-    import os
-
+    """This environment without pip's settings (no index, no find-links of the machine) and without PYTHONPATH."""
     return {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and k != "PYTHONPATH"}
 
 
