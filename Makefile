@@ -1,5 +1,6 @@
 # Two commands for learners and CI:  make lab  |  make test.
-# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make course (instructors).
+# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make test-min / test-latest
+# (the version bounds), make course (instructors), make lock.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi test-full course headers lint lock clean
+.PHONY: setup lab test test-multi test-full test-min test-latest course headers lint lock clean
 
 # One setup for everything (tools/install.py): the virtualenv, torch first at the locked version, then the exact
 # lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
@@ -62,6 +63,16 @@ test-full: setup
 	$(BIN)/python tools/prebuild.py && \
 	$(BIN)/python tools/run_course.py --out build/full --jobs 2 $(NOTEBOOKS_SELECTION)
 
+# The promises in pyproject.toml (tools/bounds.py, README "Supported versions"): a fresh .venv-min with every
+# direct dependency at its lower bound, or a fresh .venv-latest with the newest releases; torch stays at the lock
+# in both. Then the unit tests and week 1 in it. The venv is rebuilt on every call (uv: about 10 s), since what
+# "newest" means changes by itself. make test's own route (.venv, the exact lock) is untouched.
+ROUTE_TESTS := tests week1
+test-min test-latest: test-%:
+	$(PYTHON) tools/bounds.py --route $* --venv .venv-$* --torch-args "$(TORCH_PIP_ARGS)"
+	COURSE_HEADLESS=1 COURSE_PROFILE=tiny OMP_NUM_THREADS=1 .venv-$*/bin/python -m pytest -q -n 2 --dist loadfile \
+	    $(PYTEST_NB) $(ROUTE_TESTS)
+
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup
 	COURSE_HEADLESS=1 $(BIN)/python tools/run_course.py --out build
@@ -81,4 +92,4 @@ lock: setup
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf build runs week*/runs .pytest_cache
+	rm -rf build runs .venv-min .venv-latest week*/runs .pytest_cache
