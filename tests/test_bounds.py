@@ -37,7 +37,7 @@ def third_party_imports(path: Path) -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
     local = {p.stem for p in path.parent.glob("*.py")}  # tools/ and bench/ import their own neighbours
-    return {m for m in found if m not in sys.stdlib_module_names and m not in ("shared", "tools", "tests") | local}
+    return {m for m in found if m not in sys.stdlib_module_names and m not in {"shared", "tools", "tests"} | local}
 
 
 def test_every_package_the_code_imports_is_declared():
