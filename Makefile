@@ -1,5 +1,6 @@
 # Two commands for learners and CI:  make lab  |  make test.
-# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make course (instructors).
+# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make course (instructors),
+# make slides (lecture decks from make course's executed notebooks).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi test-full course headers lint lock clean
+.PHONY: setup lab test test-multi test-full course slides headers lint lock clean
 
 # One setup for everything (tools/install.py): the virtualenv, torch first at the locked version, then the exact
 # lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
@@ -65,6 +66,20 @@ test-full: setup
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup
 	COURSE_HEADLESS=1 $(BIN)/python tools/run_course.py --out build
+
+# Lecture slides (tools/slides.py): one reveal.js deck per executed notebook, build/slides/NN_name.slides.html,
+# slide breaks from the headings; reveal.js, require.js, jQuery and MathJax fetched once from npm into
+# .course_cache/slides-vendor/ and copied to build/slides/vendor/, so the decks load nothing from the internet.
+# Then tools/check_slides.py opens every deck in headless Chromium (apt-get install chromium), visits every slide,
+# fails on any console error and saves screenshots in build/slides/screenshots/. SLIDES_CHECK=0 skips the check.
+# It runs `make course` first when build/ holds no executed notebook.
+SLIDES_CHECK ?= 1
+EXECUTED := ls build/week*/*.ipynb >/dev/null 2>&1 || $(MAKE) course
+slides: setup
+	@$(EXECUTED)
+	$(BIN)/python tools/slides.py
+	@if [ "$(SLIDES_CHECK)" != 0 ]; then $(BIN)/python tools/check_slides.py; \
+	else echo "slides: browser check skipped (SLIDES_CHECK=0)"; fi
 
 headers: setup
 	$(BIN)/python tools/headers.py
