@@ -46,6 +46,8 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 suppress_warnings = ["mystnb.unknown_mime_type"]
 html_theme = "sphinx_book_theme"
+html_static_path = ["_static"]
+html_css_files = ["course.css"]
 html_title = {title!r}
 html_copy_source = True  # the download button offers the notebook itself
 html_show_sourcelink = False
@@ -59,6 +61,13 @@ html_theme_options = {{
     "home_page_in_toc": True,
 }}
 '''
+
+
+# The course's code is written to 120 columns: give the page the room to show it without scrolling.
+CSS = """\
+.bd-page-width { max-width: 110rem; }
+.bd-main .bd-content .bd-article-container { max-width: 76em; }
+"""
 
 
 def _planned(steps: list[dict]) -> bool:
@@ -137,6 +146,8 @@ def generate(src: Path, executed: Path | None, root: Path = ROOT) -> dict:
     src.mkdir(parents=True)
     (src / "conf.py").write_text(CONF.format(title=meta["title"], repo=meta["repo"], branch=meta["branch"]))
     (src / "index.md").write_text(index_page(course, root))
+    (src / "_static").mkdir()
+    (src / "_static" / "course.css").write_text(CSS)
     report = {"executed": [], "unexecuted": []}
     for week in map(int, course["weeks"]):
         steps = [s for s in course["step"] if s["week"] == week and not s.get("planned")]
