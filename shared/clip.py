@@ -2,6 +2,8 @@
 
 * ``info_nce``: the symmetric InfoNCE loss on a batch's image-text similarity logits (row i's positive is column i).
 * ``recall_at_1``: image->text and text->image retrieval, where any item with the same caption counts as a hit.
+* ``prompt_ensemble``: zero-shot classifier weights: per class, the mean embedding of the captions that name it.
+* ``caption_loader``: tokenised captions in batches, for ``trainer.predict``.
 * ``ContrastiveCLIP``: wraps a transformers ``CLIPModel``; trains with ``info_nce`` and CLIP's learned temperature
   (clamped at 1/100 as in the paper); ``predict_step`` returns unit-length image or text embeddings.
 """
@@ -13,6 +15,7 @@ import math
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader
 
 MAX_LOGIT_SCALE = math.log(100.0)  # CLIP clamps its learned scale at 100 (temperature 0.01)
 
@@ -44,11 +47,40 @@ def recall_at_1(similarity: torch.Tensor, image_ids, text_ids) -> tuple[float, f
     return i2t, t2i
 
 
+def prompt_ensemble(text_embeddings: torch.Tensor, captions, classes) -> torch.Tensor:
+    """Zero-shot classifier weights (n_classes, d): for each class name (``"circle"``, ``"red square"``), the
+    unit-length mean of the embeddings of the captions that contain it as whole words (CLIP's prompt ensembling).
+    An image's class is then the argmax of its similarity to these rows."""
+    captions, classes = list(captions), list(classes)
+    if text_embeddings.dim() != 2 or len(text_embeddings) != len(captions) or not classes:
+        raise ValueError(f"expected one embedding per caption and at least one class; got "
+                         f"{tuple(text_embeddings.shape)} for {len(captions)} captions and {len(classes)} classes")
+    rows = []
+    for name in classes:
+        hits = [i for i, c in enumerate(captions) if f" {name} " in f" {c} "]
+        if not hits:
+            raise ValueError(f"no caption mentions the class {name!r}")
+        rows.append(F.normalize(text_embeddings[hits].mean(0), dim=-1))
+    return torch.stack(rows)
+
+
+def caption_loader(tokenizer, captions, batch_size: int = 128) -> DataLoader:
+    """Batches ``{"input_ids", "attention_mask"}`` of ``captions`` (padded to the longest), for ``trainer.predict``
+    with ``ContrastiveCLIP``."""
+    captions = list(captions)
+    if not captions or not all(isinstance(c, str) and c.strip() for c in captions):
+        raise ValueError("expected a non-empty list of non-empty caption strings")
+    tokens = tokenizer(captions, padding=True, return_tensors="pt")
+    items = [{"input_ids": i, "attention_mask": m} for i, m in zip(tokens["input_ids"], tokens["attention_mask"],
+                                                                    strict=True)]
+    return DataLoader(items, batch_size=batch_size)
+
+
 class ContrastiveCLIP(pl.LightningModule):
     """Train a ``CLIPModel`` on image-caption batches (``pixel_values``, ``input_ids``, ``attention_mask``,
     ``caption_id``) with symmetric InfoNCE and the model's learned temperature.
 
-    Logs ``train_loss``, ``temperature`` and, on validation batches, ``val_loss``, ``val_i2t`` and ``val_t2i``
+    Logs ``train_loss``, ``train_temperature`` and, on validation batches, ``val_loss``, ``val_i2t`` and ``val_t2i``
     (in-batch recall@1). AdamW, no weight decay on 1-D parameters (biases, norms, the temperature), a linear
     warmup then cosine decay, stepped every optimizer step.
     """
@@ -84,7 +116,7 @@ class ContrastiveCLIP(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         loss = info_nce(self._logits(batch))
         self.log("train_loss", loss, prog_bar=True)
-        self.log("temperature", 1.0 / self.logit_scale())
+        self.log("train_temperature", 1.0 / self.logit_scale())
         return loss
 
     def validation_step(self, batch, batch_idx):

@@ -30,6 +30,18 @@ def test_recall_at_1_counts_equal_captions_as_hits():
         clip.recall_at_1(sim, [1, 2], [1, 2, 3])
 
 
+def test_prompt_ensemble_by_hand():
+    emb = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    weights = clip.prompt_ensemble(emb, ["a red circle", "a blue circle", "a red square"], ["circle", "red square"])
+    torch.testing.assert_close(weights, torch.tensor([[0.5**0.5, 0.5**0.5], [0.5**0.5, 0.5**0.5]]))
+    weights = clip.prompt_ensemble(emb, ["a red circle", "a blue circle", "a red square"], ["red"])
+    torch.testing.assert_close(weights, torch.tensor([[2 / 5**0.5, 1 / 5**0.5]]))
+    with pytest.raises(ValueError, match="no caption mentions"):
+        clip.prompt_ensemble(emb, ["a red circle", "a blue circle", "a red square"], ["circ"])  # whole words only
+    with pytest.raises(ValueError, match="one embedding per caption"):
+        clip.prompt_ensemble(emb, ["a red circle"], ["red"])
+
+
 @pytest.fixture
 def tiny(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "tiny")
@@ -65,5 +77,10 @@ def test_contrastive_clip_step_and_embeddings(tiny):
     torch.testing.assert_close(texts.norm(dim=-1), torch.ones(4))
     assert module.temperature == pytest.approx(1 / math.exp(model.logit_scale.item()))
     torch.testing.assert_close(module._logits(batch), module.logit_scale() * images @ texts.t())
+    loader = clip.caption_loader(tokenizer, shapes.all_captions()[:3], batch_size=2)
+    first = next(iter(loader))
+    assert first["input_ids"].shape == (2, 9) and len(loader) == 2
+    with pytest.raises(ValueError, match="non-empty caption"):
+        clip.caption_loader(tokenizer, ["a red circle", ""])
     with pytest.raises(ValueError, match="lr > 0"):
         clip.ContrastiveCLIP(model, lr=0)

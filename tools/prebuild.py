@@ -22,7 +22,8 @@ def artefacts() -> dict:
     tiny = profile().name == "tiny"
     return {
         **({"tiny GPT-2 (tokenizer trained on the corpus)": models.tiny_gpt2_path,
-            "SmolLM2-135M-Instruct (GGUF -> safetensors)": models.smollm_path} if tiny else {}),
+            "SmolLM2-135M-Instruct (GGUF -> safetensors)": models.smollm_path,
+            "tiny CLIP (tokenizer trained on the shape captions)": models.tiny_clip_path} if tiny else {}),
         "fine-tuned sentiment classifier (notebook 10's recipe)": finetuned.sentiment_checkpoint,
     }
 
