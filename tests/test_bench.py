@@ -19,8 +19,9 @@ LAST_LINE = {
     "attention.py": r"mha_vs_torch=\d+\.\d{3}",
     "lightning_vs_hf_trainer.py": r"lightning_vs_hf_throughput=\d+\.\d{3} acc_diff_points=\d+\.\d{2}",
     "lightning_vs_loop.py": r"lightning_vs_loop_time=\d+\.\d{3}",
+    "onnx_inference.py": r"ort_int8_vs_torch_b1=\d+\.\d{3}",
 }
-RATIO = re.compile(r"^(mha_vs_torch|lightning_vs_\w+)=", flags=re.M)
+RATIO = re.compile(r"^(mha_vs_torch|lightning_vs_\w+|ort_int8_vs_torch_b1)=", flags=re.M)
 
 
 @pytest.fixture
@@ -100,6 +101,27 @@ def test_attention_bench_fails_when_the_layers_differ(monkeypatch, capsys):
     monkeypatch.setattr(module, "copy_from_torch_mha", lambda ours, theirs: ours)  # weights left uncopied
     out, message = run_main(module, ["--smoke"], capsys)
     assert "mha: outputs differ" in message and not RATIO.search(out)
+
+
+def test_onnx_bench_fails_when_the_exported_model_differs(monkeypatch, capsys, restore_environ):
+    import copy
+
+    from shared import deploy
+
+    module = load("onnx_inference.py")
+    honest = deploy.export_onnx
+
+    def perturbed(model, example, path):
+        other = copy.deepcopy(model)
+        with torch.no_grad():
+            other.classifier.bias.add_(torch.tensor([1.0, -1.0]))  # another model than the one torch runs
+        return honest(other, example, path)
+
+    monkeypatch.setenv("COURSE_PROFILE", "tiny")
+    monkeypatch.setattr(deploy, "export_onnx", perturbed)
+    out, message = run_main(module, ["--smoke"], capsys)
+    assert "onnxruntime fp32 differs from torch" in message
+    assert "same work on all sides=False" in out and not RATIO.search(out)
 
 
 def test_loop_bench_fails_when_the_loop_trains_on_other_labels(monkeypatch, capsys):

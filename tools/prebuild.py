@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def artefacts() -> dict:
     """What to build for this profile: name -> a function that builds it (or finds it cached) and returns a path."""
-    from shared import finetuned, models
+    from shared import deploy, finetuned, models
     from shared.runtime import profile
 
     tiny = profile().name == "tiny"
@@ -25,6 +25,7 @@ def artefacts() -> dict:
             "SmolLM2-135M-Instruct (GGUF -> safetensors)": models.smollm_path,
             "tiny CLIP (tokenizer trained on the shape captions)": models.tiny_clip_path} if tiny else {}),
         "fine-tuned sentiment classifier (notebook 10's recipe)": finetuned.sentiment_checkpoint,
+        "the fine-tuned classifier exported to ONNX (notebook 19, bench/onnx_inference.py)": deploy.exported_classifier,
     }
 
 
