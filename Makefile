@@ -70,7 +70,7 @@ headers: setup
 	$(BIN)/python tools/headers.py
 
 lint: setup
-	$(BIN)/ruff check shared tools tests bench $(NOTEBOOKS)
+	$(BIN)/ruff check shared tools tests bench scripts $(NOTEBOOKS)
 
 # Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose). The CUDA
 # runtime wheels a GPU build of torch pulls in (nvidia-*, triton) are left out: the lock is for CPU CI; so is

@@ -4,13 +4,12 @@ weight frozen, low-rank adapters on the attention projections, and a new classif
 LoRA (Hu et al., 2021) replaces a frozen weight ``W`` (d_out x d_in) by ``W + (alpha / r) * B @ A`` with ``A``
 (r x d_in) and ``B`` (d_out x r), ``B`` starting at zero, so training starts from the pretrained model exactly and
 learns ``r * (d_in + d_out)`` numbers per adapted matrix instead of ``d_in * d_out``. After training, ``B @ A``
-can be added into ``W`` once (``merged``): the model is then a plain ``transformers`` model again, as fast as
-before, with nothing of ``peft`` left.
+can be added into ``W`` once (peft's ``merge_and_unload``): the model is then a plain ``transformers`` model
+again, as fast as before, with nothing of ``peft`` left.
 """
 
 from __future__ import annotations
 
-import copy
 import warnings
 
 import torch
@@ -53,10 +52,3 @@ def trainable_share(module: torch.nn.Module) -> tuple[int, int]:
     params = {id(p): p for p in module.parameters()}.values()
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
-
-def merged(module: LoraSentimentClassifier):
-    """A plain ``transformers`` model with the adapters added into the weights (``W + alpha/r * B @ A``) and the
-    trained head in place; ``module`` itself keeps its adapters."""
-    if not isinstance(module, LoraSentimentClassifier):
-        raise ValueError(f"expected a LoraSentimentClassifier; got {type(module).__name__}")
-    return copy.deepcopy(module.model).merge_and_unload().eval()
