@@ -22,6 +22,8 @@ import pytorch_lightning as pl
 import torch
 
 STRATEGIES = ("ddp_notebook", "ddp", "deepspeed_stage_2", "fsdp")
+_VIEWS = {"TBackward0", "TransposeBackward0", "PermuteBackward0", "ViewBackward0", "UnsafeViewBackward0",
+          "ExpandBackward0"}
 
 
 class SavedTensors:
@@ -30,19 +32,33 @@ class SavedTensors:
     Every tensor an operation keeps for its backward pass goes through the pack hook of
     ``torch.autograd.graph.saved_tensors_hooks``. Each distinct storage counts once, with its full size (a tensor
     kept by two operations, or two views of one tensor, are one allocation); storages in ``exclude`` (the
-    parameters, which autograd keeps by reference and which exist anyway) do not count. The tensors themselves
-    are left untouched. Saved tensors stay alive until the backward pass, so no address is reused meanwhile.
+    parameters, which autograd keeps by reference and which exist anyway) do not count. Low-precision copies of
+    those parameters (what autocast makes of a weight, ``ToCopyBackward`` straight from the parameter) are
+    counted apart, in ``copy_bytes``: they exist once per forward pass whatever the batch size, while ``bytes``
+    (the activations) grows with it. The tensors themselves are left untouched. Saved tensors stay alive until
+    the backward pass, so no address is reused meanwhile.
     """
 
     def __init__(self, exclude=()):
         self._exclude = {t.untyped_storage().data_ptr() for t in exclude}
         self.storages: dict[int, int] = {}
+        self.copies: dict[int, int] = {}
         self._hooks = None
+
+    def _is_parameter_copy(self, tensor: torch.Tensor) -> bool:
+        """A cast (``ToCopyBackward0``) of an excluded leaf, possibly seen through views (``weight.t()``)."""
+        fn, cast = tensor.grad_fn, False
+        while fn is not None and fn.name() in _VIEWS | {"ToCopyBackward0"} and len(fn.next_functions) == 1:
+            cast = cast or fn.name() == "ToCopyBackward0"
+            fn = fn.next_functions[0][0]
+        source = getattr(fn, "variable", None)  # AccumulateGrad holds the leaf it feeds
+        return cast and source is not None and source.untyped_storage().data_ptr() in self._exclude
 
     def _pack(self, tensor: torch.Tensor) -> torch.Tensor:
         storage = tensor.untyped_storage()
         if storage.data_ptr() not in self._exclude:
-            self.storages[storage.data_ptr()] = storage.nbytes()
+            kept = self.copies if self._is_parameter_copy(tensor) else self.storages
+            kept[storage.data_ptr()] = storage.nbytes()
         return tensor
 
     def __enter__(self) -> SavedTensors:
@@ -61,10 +77,15 @@ class SavedTensors:
     def bytes(self) -> int:
         return sum(self.storages.values())
 
+    @property
+    def copy_bytes(self) -> int:
+        return sum(self.copies.values())
+
 
 class StepMeter(pl.Callback):
-    """Per training batch: ``seconds`` (forward, backward and optimizer step), ``saved_bytes`` (what the forward
-    pass kept for backward beyond the parameters, ``SavedTensors``) and ``loss``, as rows in ``meter.rows``.
+    """Per training batch: ``seconds`` (forward, backward and optimizer step), ``saved_bytes`` (the activations
+    the forward pass kept for backward, ``SavedTensors.bytes``), ``copy_bytes`` (low-precision copies of the
+    parameters it kept, ``SavedTensors.copy_bytes``) and ``loss``, as rows in ``meter.rows``.
 
     ``saved_bytes`` is counted from ``on_train_batch_start`` to ``on_before_backward``: the whole forward pass,
     under whatever precision and checkpointing the module and trainer use.
@@ -92,7 +113,7 @@ class StepMeter(pl.Callback):
         self._sync(pl_module)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         self.rows.append({"seconds": time.perf_counter() - self._start, "saved_bytes": self._saved.bytes,
-                          "loss": float(loss)})
+                          "copy_bytes": self._saved.copy_bytes, "loss": float(loss)})
         self._saved = None
 
     def on_exception(self, trainer, pl_module, exception):
@@ -102,7 +123,8 @@ class StepMeter(pl.Callback):
     def median(self, key: str, skip: int = 1) -> float:
         """The median of one column over the rows after the first ``skip`` (the first steps warm up caches)."""
         if not self.rows or key not in self.rows[0]:
-            raise ValueError(f"no {key!r} recorded; expected one of seconds, saved_bytes, loss after a fit")
+            raise ValueError(f"no {key!r} recorded; expected one of seconds, saved_bytes, copy_bytes, loss after "
+                             "a fit")
         values = [row[key] for row in self.rows[skip:]] or [self.rows[-1][key]]
         return statistics.median(values)
 

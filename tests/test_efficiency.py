@@ -42,8 +42,17 @@ def test_saved_tensors_sees_bf16_autocast_and_refuses_nesting():
         linear(x)
     with SavedTensors(exclude=linear.parameters()) as bf16, torch.autocast("cpu", dtype=torch.bfloat16):
         linear(x)
-    assert fp32.bytes == 8 * 64 * 4
+    assert fp32.bytes == 8 * 64 * 4 and fp32.copy_bytes == 0
     assert bf16.bytes == 8 * 64 * 2  # the input, cast to bf16 by autocast: half the bytes
+    assert bf16.copy_bytes == 0  # x needs no gradient, so the weight is not needed for backward
+    hidden = torch.randn(8, 64, requires_grad=True)  # as inside a network: the input's gradient needs the weight
+    with SavedTensors(exclude=linear.parameters()) as fp32, torch.autocast("cpu", dtype=torch.bfloat16):
+        linear(hidden)
+    assert fp32.bytes == 8 * 64 * 2  # the input's bf16 copy is an activation (hidden is no excluded tensor)
+    assert fp32.copy_bytes == 64 * 64 * 2  # the weight's bf16 copy: a copy of a parameter, counted apart
+    with SavedTensors() as nothing_excluded, torch.autocast("cpu", dtype=torch.bfloat16):
+        linear(hidden)
+    assert nothing_excluded.copy_bytes == 0 and nothing_excluded.bytes == 8 * 64 * 2 + 64 * 64 * 2
     meter = SavedTensors()
     with meter, pytest.raises(ValueError, match="already counting"):
         meter.__enter__()
