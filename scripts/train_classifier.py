@@ -58,8 +58,10 @@ class ReplicaFingerprint(pl.Callback):
             digest.update(name.encode())
             digest.update(param.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
         backend = torch.distributed.get_backend() if torch.distributed.is_initialized() else "none"
-        print(f"replica rank={trainer.global_rank} world={trainer.world_size} node={trainer.node_rank} "
-              f"step={trainer.global_step} backend={backend} weights={digest.hexdigest()[:16]}", flush=True)
+        line = (f"replica rank={trainer.global_rank} world={trainer.world_size} node={trainer.node_rank} "
+                f"step={trainer.global_step} backend={backend} weights={digest.hexdigest()[:16]}\n")
+        sys.stdout.write(line)  # one write, line and newline together: the ranks share this stream
+        sys.stdout.flush()
 
 
 def strategy_name(strategy) -> str:

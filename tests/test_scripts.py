@@ -19,7 +19,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "train_classifier.py"
 CONFIGS = ROOT / "scripts" / "configs"
-REPLICA = re.compile(r"^replica rank=(\d+) world=(\d+) node=(\d+) step=(\d+) backend=(\w+) weights=(\w+)$", re.M)
+# not anchored to line starts: two ranks write to one stream, and a line may follow another rank's output
+REPLICA = re.compile(r"replica rank=(\d+) world=(\d+) node=(\d+) step=(\d+) backend=([a-z]+) weights=([0-9a-f]{16})")
 HARDWARE_ENV = ("COURSE_ACCELERATOR", "COURSE_DEVICES", "COURSE_STRATEGY", "COURSE_PRECISION")
 
 
