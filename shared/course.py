@@ -3,8 +3,13 @@ the noise and prints the run card, so a reader of any executed notebook knows ex
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import platform
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -91,3 +96,25 @@ def start(models=(), data=()) -> Run:
     pl.seed_everything(run.seed, workers=True, verbose=False)
     print(run_card(run, models=models, data=data))
     return run
+
+
+def repository() -> Path:
+    """The root of the course's repository, for what the package leaves out (``scripts/``).
+
+    A checkout (``make setup`` installs the package from it, editable) is used as it is. Where only the package was
+    installed from git (Colab's setup cell), the same repository and revision is cloned once, shallow, into the
+    temporary folder."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "scripts").is_dir():
+        return root
+    dist = importlib.metadata.distribution("transformers-lightning-course")
+    origin = json.loads(dist.read_text("direct_url.json") or "{}")
+    vcs = origin.get("vcs_info", {})
+    if vcs.get("vcs") != "git":
+        raise RuntimeError(f"no scripts/ next to {root} and the package was not installed from git ({origin}); "
+                           "expected a checkout of the course: git clone the repository and run make setup")
+    target = Path(tempfile.gettempdir()) / f"course-{vcs.get('commit_id', 'main')[:12]}"
+    if not (target / "scripts").is_dir():
+        subprocess.run(["git", "clone", "-q", origin["url"], str(target)], check=True)
+        subprocess.run(["git", "-C", str(target), "checkout", "-q", vcs.get("commit_id", "HEAD")], check=True)
+    return target

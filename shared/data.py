@@ -147,13 +147,24 @@ class CorpusDataModule(pl.LightningDataModule):
 
 
 class SentimentDataModule(pl.LightningDataModule):
-    """Sentiment classification: tokenise once with ``.map(batched=True)``, pad each batch dynamically."""
+    """Sentiment classification: tokenise once with ``.map(batched=True)``, pad each batch dynamically.
+
+    ``tokenizer``: a tokenizer, or where to load one from (a Hub id or a folder, as for ``from_pretrained``): the
+    command line (``scripts/train_classifier.py``) passes the model's source here.
+    """
 
     def __init__(self, tokenizer, batch_size: int = 16, max_length: int = 128):
         super().__init__()
         if batch_size < 1 or max_length < 8:
             raise ValueError(f"batch_size={batch_size}, max_length={max_length}; expected batch_size >= 1 "
                              "and max_length >= 8")
+        if isinstance(tokenizer, (str, Path)):
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(tokenizer))
+        if not callable(tokenizer) or not hasattr(tokenizer, "pad_token_id"):
+            raise ValueError(f"tokenizer={tokenizer!r}; expected a Hugging Face tokenizer or a Hub id/folder to "
+                             "load one from")
         self.tokenizer, self.batch_size, self.max_length = tokenizer, batch_size, max_length
 
     def prepare_data(self) -> None:
