@@ -1,5 +1,6 @@
 """Callbacks the course's trainer uses: what was logged (``History``), a progress bar that cannot flood a browser
-(``ProgressBar``), and what worker processes must hand back to the notebook (``WorkerState``)."""
+(``ProgressBar``), random states that make a resumed fit continue exactly (``RandomState``), and what worker
+processes must hand back to the notebook (``WorkerState``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import random
 import time
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
@@ -72,6 +74,47 @@ class ProgressBar(TQDMProgressBar):
             return False
         self._last_draw = now
         return True
+
+
+class RandomState(pl.Callback):
+    """Keeps the random number generators' states in every checkpoint and puts them back when a fit resumes from
+    one (``fit(..., ckpt_path="last")``).
+
+    Lightning restores the weights, the optimizer, the learning-rate schedule and the loop counters, but not the
+    generators that shuffle the data and draw dropout masks, so a resumed run would continue differently from an
+    uninterrupted one. Exact for checkpoints taken at the end of an epoch (Lightning's default).
+
+    When: at the start of training, after the sanity check (which draws numbers of its own). By then Lightning has
+    already created the first epoch's data-loader iterator, which draws one number (its base seed) from the
+    generator; in the uninterrupted run that draw came after the saved state, so it is made again here.
+    tests/test_trainer.py checks that a resumed run ends with bit-identical weights.
+    """
+
+    def __init__(self):
+        self._pending = None
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        kind, keys, pos, has_gauss, cached = np.random.get_state()
+        checkpoint["random_state"] = {
+            "torch": torch.get_rng_state(), "python": random.getstate(),
+            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+        }
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint):
+        self._pending = checkpoint.get("random_state")
+
+    def on_train_start(self, trainer, pl_module):
+        if self._pending is None:
+            return
+        state, self._pending = self._pending, None
+        torch.set_rng_state(state["torch"])
+        random.setstate(state["python"])
+        kind, keys, pos, has_gauss, cached = state["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+        if state["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+        torch.empty((), dtype=torch.int64).random_()  # the data loader's base-seed draw (see the docstring)
 
 
 class WorkerState(pl.Callback):

@@ -16,9 +16,10 @@ import tempfile
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 
-from shared.callbacks import ProgressBar, WorkerState
+from shared.callbacks import ProgressBar, RandomState, WorkerState
 from shared.runtime import headless, profile, trainer_kwargs
 
 HARDWARE = ("accelerator", "devices", "strategy", "precision")
@@ -31,7 +32,7 @@ class Trainer(pl.Trainer):
     def __init__(self, *args, **kwargs):
         callbacks = kwargs.get("callbacks") or []
         callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
-        kwargs["callbacks"] = [*callbacks, WorkerState()]
+        kwargs["callbacks"] = [*callbacks, RandomState(), WorkerState()]
         super().__init__(*args, **kwargs)
         self.parent_pid, self.worker_file, self.parent_rng = None, None, None
 
@@ -90,7 +91,9 @@ def make_trainer(single_device: bool = False, **kwargs) -> Trainer:
     worker, so the notebook's own process never initialises CUDA (a later ``ddp_notebook`` fit could not fork).
 
     Defaults: a throttled progress bar (none when headless), model summary only in the full profile, CSV logs
-    under ``runs/`` (``COURSE_RUNS_DIR``) every 10 steps.
+    under ``runs/`` (``COURSE_RUNS_DIR``) every 10 steps, and, unless you pass your own ``ModelCheckpoint`` or
+    ``enable_checkpointing=False``, the latest checkpoint also reachable as ``last.ckpt`` (a link, so it costs
+    nothing), so an interrupted fit resumes with ``trainer.fit(..., ckpt_path="last")``.
     """
     hardware = {k: kwargs.pop(k) for k in list(kwargs) if k in HARDWARE}
     settings = trainer_kwargs(**hardware)
@@ -106,5 +109,8 @@ def make_trainer(single_device: bool = False, **kwargs) -> Trainer:
     callbacks = settings.get("callbacks") or []
     callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     if settings["enable_progress_bar"] and not any(isinstance(c, pl.callbacks.ProgressBar) for c in callbacks):
-        settings["callbacks"] = [*callbacks, ProgressBar()]
+        callbacks.append(ProgressBar())
+    if settings.get("enable_checkpointing", True) and not any(isinstance(c, ModelCheckpoint) for c in callbacks):
+        callbacks.append(ModelCheckpoint(save_last="link"))  # what Lightning saves anyway, plus last.ckpt
+    settings["callbacks"] = callbacks
     return Trainer(**settings)

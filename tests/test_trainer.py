@@ -104,3 +104,63 @@ def test_rehearsal_flag_is_checked(monkeypatch):
     monkeypatch.setenv("COURSE_REHEARSAL", "1")  # with the tiny profile (this module's fixture): a mistake
     with pytest.raises(ValueError, match="expected COURSE_PROFILE=full with it"):
         course.start()
+
+
+class _Noisy(pl.LightningModule):
+    """Dropout and shuffled batches: a resumed run matches an uninterrupted one only if the RNGs come back too."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+                                       torch.nn.Linear(16, 1))
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.net(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-2)
+
+
+class _StopAfter(pl.Callback):
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if trainer.current_epoch + 1 == self.epochs:
+            trainer.should_stop = True  # as if the session were cut off here
+
+
+def _fit(tmp_path, name, stop=None, resume=False, random_state=True):
+    pl.seed_everything(0, verbose=False)
+    x = torch.randn(64, 4)
+    loader = DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=8, shuffle=True)
+    model = _Noisy()
+    trainer = make_trainer(max_epochs=4, logger=False, default_root_dir=str(tmp_path / name),
+                           callbacks=[_StopAfter(stop)] if stop else [])
+    if not random_state:
+        trainer.callbacks = [c for c in trainer.callbacks if type(c).__name__ != "RandomState"]
+    trainer.fit(model, loader, ckpt_path="last" if resume else None)
+    return model, trainer
+
+
+@pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty")
+def test_an_interrupted_fit_resumes_exactly(monkeypatch, tmp_path):
+    fake_hardware(monkeypatch)
+    whole, _ = _fit(tmp_path, "whole")
+    _, cut = _fit(tmp_path, "cut", stop=2)
+    assert cut.current_epoch == 2 and (tmp_path / "cut" / "checkpoints" / "last.ckpt").exists()
+    resumed, trainer = _fit(tmp_path, "cut", resume=True)
+    assert trainer.current_epoch == 4 and trainer.global_step == 32
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(a, b), "the resumed run must end with exactly the uninterrupted run's weights"
+
+
+@pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty")
+def test_without_the_random_state_the_resumed_run_drifts(monkeypatch, tmp_path):
+    """The control: Lightning alone restores weights and optimizer, not the RNGs (dropout, shuffling)."""
+    fake_hardware(monkeypatch)
+    whole, _ = _fit(tmp_path, "whole")
+    _fit(tmp_path, "cut", stop=2, random_state=False)
+    resumed, _ = _fit(tmp_path, "cut", resume=True, random_state=False)
+    assert not all(torch.equal(a, b) for a, b in zip(whole.parameters(), resumed.parameters(), strict=True))

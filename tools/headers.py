@@ -1,7 +1,8 @@
-"""Generate every notebook's header (title, Colab badge, goals, time, setup cell) and the week READMEs
-from one template and ``course.toml``, so 22 notebooks never drift.
+"""Generate every notebook's header (title, Colab badge, goals, time, setup cell), the week READMEs and the
+solution notebooks' generated cells (tools/solutions.py) from one template and ``course.toml``, so 22 notebooks
+and their solutions never drift.
 
-    python tools/headers.py           # write headers and READMEs (creates a skeleton for a new step)
+    python tools/headers.py           # write headers, READMEs, solution skeletons (creates what a new step needs)
     python tools/headers.py --check   # exit 1 and list what drifted
 """
 
@@ -14,6 +15,9 @@ import sys
 from pathlib import Path
 
 import tomllib
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import solutions  # noqa: E402  (tools/ is a folder of scripts)
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER_IDS = ("header", "setup")
@@ -126,7 +130,7 @@ def _dump(nb: dict) -> str:
 
 
 def sync(root: Path = ROOT, check: bool = False) -> list[str]:
-    """Bring headers and week READMEs in line with course.toml; return what differed."""
+    """Bring headers, solution notebooks and week READMEs in line with course.toml; return what differed."""
     course = load_course(root)
     drift = []
     for step in course["step"]:
@@ -148,6 +152,8 @@ def sync(root: Path = ROOT, check: bool = False) -> list[str]:
             drift.append(f"{step['path']}: header differs from the template")
             if not check:
                 path.write_text(_dump(with_header(course, step, nb)))
+    setups = {s["path"]: header_cells(course, s)[1]["source"] for s in course["step"] if not s.get("planned")}
+    drift += solutions.sync(root, course, setups, _dump, KERNEL, check=check)
     for week in sorted({s["week"] for s in course["step"]}):
         path = root / f"week{week}" / "README.md"
         text = week_readme(course, week)
