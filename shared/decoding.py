@@ -119,7 +119,9 @@ class GenerationModule(pl.LightningModule):
 
     ``predict_step`` returns, per batch: ``texts`` (the new text of each sequence), ``tokens`` (the new token ids
     of each, up to its end-of-sequence token) and ``logprobs`` (each new token's log-probability under the model's
-    own distribution, before any temperature, top-k or top-p: how likely the model finds what was written).
+    own distribution, before any temperature, top-k or top-p: how likely the model finds what was written). The
+    log-probabilities come from one more forward pass over prompt + answer, so they mean the same thing for every
+    decoding method, beam search included (whose per-step scores belong to beams, not to the chosen sequence).
     """
 
     def __init__(self, model, tokenizer, **generation):
@@ -130,13 +132,16 @@ class GenerationModule(pl.LightningModule):
         self.generation = {"max_new_tokens": 20, "do_sample": False, **generation}
 
     def predict_step(self, batch, batch_idx):
-        out = self.model.generate(**batch, **self.generation, pad_token_id=self.tokenizer.pad_token_id,
-                                  output_logits=True, return_dict_in_generate=True)
-        new = out.sequences[:, batch["input_ids"].shape[1]:]
-        logits = torch.stack(out.logits, dim=1).float()  # (rows, new tokens, vocab): raw, before the transforms
-        logprobs = logits.log_softmax(-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
+        prompt_len = batch["input_ids"].shape[1]
+        sequences = self.model.generate(**batch, **self.generation, pad_token_id=self.tokenizer.pad_token_id)
+        new = sequences[:, prompt_len:]
         eos = self.model.generation_config.eos_token_id
         keep = until_eos(new, eos if isinstance(eos, (list, tuple)) else [eos])
+        mask = torch.cat([batch["attention_mask"], keep.to(batch["attention_mask"].dtype)], dim=1)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: each row's positions start at 0
+        with torch.no_grad():
+            logits = self.model(input_ids=sequences, attention_mask=mask, position_ids=positions).logits
+        logprobs = logits[:, prompt_len - 1:-1].float().log_softmax(-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
         return {"texts": self.tokenizer.batch_decode(new, skip_special_tokens=True),
-                "tokens": [row[mask].tolist() for row, mask in zip(new, keep, strict=True)],
-                "logprobs": [row[mask].tolist() for row, mask in zip(logprobs, keep, strict=True)]}
+                "tokens": [row[m].tolist() for row, m in zip(new, keep, strict=True)],
+                "logprobs": [row[m].tolist() for row, m in zip(logprobs, keep, strict=True)]}

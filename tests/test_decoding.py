@@ -122,16 +122,17 @@ def tiny_chat():
     return LlamaForCausalLM(config).eval(), tokenizer
 
 
-def test_generation_module_gives_the_models_own_log_probabilities(tiny_chat):
+@pytest.mark.parametrize("beams", [1, 3])
+def test_generation_module_gives_the_models_own_log_probabilities(tiny_chat, beams):
     model, tokenizer = tiny_chat
-    module = decoding.GenerationModule(model, tokenizer, max_new_tokens=6, do_sample=False)
+    module = decoding.GenerationModule(model, tokenizer, max_new_tokens=6, do_sample=False, num_beams=beams)
     loader = text_loader(tokenizer, ["the owl", "on monday the baker walked"], batch_size=2, padding_side="left")
     out = make_trainer(single_device=True, logger=False, enable_progress_bar=False).predict(module, loader)[0]
     for prompt, tokens, logprobs, text in zip(["the owl", "on monday the baker walked"], out["tokens"],
                                               out["logprobs"], out["texts"], strict=True):
         ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
-        assert tokens == model.generate(ids, max_new_tokens=6, do_sample=False)[0, ids.shape[1]:].tolist()[
-            :len(tokens)]
+        alone = model.generate(ids, max_new_tokens=6, do_sample=False, num_beams=beams)[0, ids.shape[1]:]
+        assert tokens == alone.tolist()[:len(tokens)]
         full = torch.cat([ids, torch.tensor([tokens])], dim=1)
         with torch.no_grad():
             again = model(full).logits[0, ids.shape[1] - 1:-1].log_softmax(-1)
