@@ -68,7 +68,8 @@ def every_other_layer(n_layers: int) -> list[int]:
 
 def shrink(model, keep) -> nn.Module:
     """A copy of ``model`` (any Hugging Face encoder with one ModuleList of layers) that keeps only the layers
-    numbered in ``keep``, in order; embeddings, pooler and head are copied as they are."""
+    numbered in ``keep``, in order; embeddings, pooler and head are copied as they are. The copy is in training
+    mode with every parameter trainable, whatever the state of ``model`` (a frozen teacher, say)."""
     name = _layer_list(model)
     n = model.config.num_hidden_layers
     keep = list(keep)
@@ -79,7 +80,7 @@ def shrink(model, keep) -> nn.Module:
     layers = student.get_submodule(name)
     setattr(student.get_submodule(parent) if parent else student, attr, nn.ModuleList([layers[i] for i in keep]))
     student.config.num_hidden_layers = len(keep)
-    return student
+    return student.train().requires_grad_(True)  # a student to train, even when the teacher was frozen
 
 
 def parameter_counts(model) -> dict[str, int]:

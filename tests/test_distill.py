@@ -146,3 +146,10 @@ def test_distillation_module_trains_the_student_only(with_teacher):
     assert probs.shape == (64, 2) and torch.allclose(probs.sum(-1), torch.ones(64))
     with pytest.raises(ValueError, match="expected lr > 0"):
         DistillationModule(student, teacher, temperature=0.0)
+
+
+def test_shrink_gives_a_trainable_student_of_a_frozen_teacher():
+    teacher = tiny_bert(4).eval().requires_grad_(False)
+    student = shrink(teacher, [0, 2])
+    assert student.training and all(p.requires_grad for p in student.parameters())
+    assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
