@@ -1,10 +1,14 @@
-"""The week-3 sentiment classifier, fine-tuned once with notebook 10's recipe and cached, for the notebooks that
-need a trained classifier rather than a lesson in training one (inference, distillation's teacher, calibration,
-the fairness audit, deployment).
+"""Models trained once with a notebook's recipe and cached, for the notebooks that need a trained model rather
+than a lesson in training one.
 
-``sentiment_recipe()`` is the one place notebook 10's numbers live; ``sentiment_checkpoint()`` trains with them
-the first time (about 30 s on a laptop CPU in the tiny profile, a minute or two on a Colab GPU in the full one)
-and returns the best checkpoint's path afterwards.
+* The week-3 sentiment classifier (notebook 10's recipe), for inference, distillation's teacher, calibration, the
+  fairness audit, deployment. ``sentiment_recipe()`` is the one place notebook 10's numbers live;
+  ``sentiment_checkpoint()`` trains with them the first time (about 30 s on a laptop CPU in the tiny profile, a
+  minute or two on a Colab GPU in the full one) and returns the best checkpoint's path afterwards.
+* The corpus language model: the ``causal_lm`` role (tiny GPT-2 / distilgpt2) trained on the course corpus with
+  notebook 04's recipe, run longer. It writes course-like text: the SFT policy of RLHF (notebook 21) and a
+  language model to measure (perplexity). ``load_corpus_lm()`` gives ``(model, tokenizer)``; the first call trains
+  it (about 40 s on a laptop CPU in the tiny profile).
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ SENTIMENT_RECIPE = {
     "full": dict(max_steps=300, val_every=100, max_length=256, batch_size=16, lr=3e-5, warmup_ratio=0.1),
 }
 SIZES = ("max_steps", "val_every", "max_length")  # what the rehearsal takes from the tiny recipe
+CORPUS_LM_RECIPE = {
+    "tiny": dict(max_steps=600, block_size=64, batch_size=16, lr=3e-3),
+    "full": dict(max_steps=300, block_size=128, batch_size=16, lr=5e-5),
+}
 
 
 def sentiment_recipe() -> dict:
@@ -90,6 +98,69 @@ def _fine_tune(folder: Path, recipe: dict) -> None:
         trainer.fit(model, data)
         (folder / "recipe.json").write_text(json.dumps({**recipe, "best_val_acc": float(best.best_model_score),
                                                         "source": source("classifier")}, indent=1))
+    finally:
+        random.setstate(states[0])
+        torch.set_rng_state(states[1])
+
+
+def corpus_lm_recipe() -> dict:
+    """Notebook 04's recipe for the causal LM, run longer (the rehearsal: full settings with tiny sizes)."""
+    recipe = dict(CORPUS_LM_RECIPE[profile().name])
+    if profile().name == "full" and rehearsal():
+        recipe.update({k: CORPUS_LM_RECIPE["tiny"][k] for k in ("max_steps", "block_size")})
+    return recipe
+
+
+def corpus_lm_path() -> Path:
+    """A folder (``from_pretrained``-able: model, tokenizer, ``recipe.json`` with the validation loss) holding the
+    ``causal_lm`` role trained on the course corpus; trained once per recipe and cached."""
+    import pytorch_lightning
+    import transformers
+
+    from shared.data import corpus_path
+    from shared.models import HUB_IDS, tiny_gpt2_path
+
+    recipe = corpus_lm_recipe()
+    weights = HUB_IDS["causal_lm"] if profile().name == "full" else tiny_gpt2_path().name  # the folder's recipe hash
+    key = recipe_key(profile().name, rehearsal(), weights, recipe, seed(), transformers.__version__,
+                     pytorch_lightning.__version__, corpus_path().read_bytes())
+    return cached("corpus-lm", key, lambda folder: _train_corpus_lm(folder, recipe))
+
+
+def load_corpus_lm():
+    """``(model, tokenizer)``: the cached corpus language model (eval mode); the tokenizer pads with end-of-text."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = corpus_lm_path()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True).eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def _train_corpus_lm(folder: Path, recipe: dict) -> None:
+    import pytorch_lightning as pl
+
+    from shared.data import CorpusDataModule
+    from shared.models import load_causal_lm
+    from shared.modules import CausalLMModule
+    from shared.trainer import make_trainer
+
+    states = random.getstate(), torch.get_rng_state()
+    try:
+        pl.seed_everything(seed(), workers=True, verbose=False)
+        model, tokenizer = load_causal_lm()
+        data = CorpusDataModule(tokenizer, block_size=recipe["block_size"], batch_size=recipe["batch_size"])
+        module = CausalLMModule(model, tokenizer, lr=recipe["lr"])
+        quiet = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+        trainer = make_trainer(single_device=True, max_steps=recipe["max_steps"], limit_val_batches=0, **quiet)
+        trainer.fit(module, data)
+        val_loss = make_trainer(single_device=True, **quiet).validate(module, data, verbose=False)[0]["val_loss"]
+        module.model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        (folder / "recipe.json").write_text(json.dumps({**recipe, "val_loss": val_loss}, indent=1))
     finally:
         random.setstate(states[0])
         torch.set_rng_state(states[1])

@@ -225,14 +225,18 @@ class TransformerBlock(nn.Module):
     pre-norm  (``norm_first=True``, GPT-2 etc.): x = x + sublayer(norm(x))  -- easier to train deep.
     Mirrors ``nn.TransformerEncoderLayer(batch_first=True)``: self_attn, ff.linear1/ff.linear2
     (there: linear1/linear2), norm1, norm2, dropout1, dropout2 (see copy_from_torch_encoder_layer).
+    ``ff``: a module to use in place of the dense ``FeedForward`` (then ``d_ff`` and ``activation`` are unused),
+    e.g. ``shared.moe.SparseMoE``; it must map (B, L, d_model) to (B, L, d_model).
     """
 
     def __init__(self, d_model, num_heads, d_ff, dropout=0.1, activation="relu", norm_first=False,
-                 layer_norm_eps=1e-5):
+                 layer_norm_eps=1e-5, ff=None):
         super().__init__()
+        if ff is not None and not isinstance(ff, nn.Module):
+            raise ValueError(f"ff={ff!r}; expected None (a dense FeedForward) or an nn.Module such as SparseMoE")
         self.norm_first = norm_first
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
-        self.ff = FeedForward(d_model, d_ff, dropout=dropout, activation=activation)
+        self.ff = FeedForward(d_model, d_ff, dropout=dropout, activation=activation) if ff is None else ff
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)

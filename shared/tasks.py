@@ -7,10 +7,13 @@ and ``y`` (n, L) the label of every position, with ``IGNORE`` (-100) where nothi
 * ``reverse``: the label of position i is the token at position L-1-i. Needs order.
 * ``lookup``: key:value pairs, then a query key; predict its value at the query position. Needs retrieval.
 * ``present_elsewhere``: is this position's token also somewhere else in the sequence? Needs other positions.
+* ``domain_cipher``: a domain tag, then tokens to translate with that domain's own substitution table. Several
+  sub-tasks in one: the setting where a mixture of experts can give each domain its own experts.
 
 ``TaskDataModule`` serves a fixed train/validation draw of a task; ``SequenceModel`` is embedding ->
 (positions) -> (self-attention) -> (feed-forward) -> linear head, each part switchable, trained with
-cross-entropy on the labelled positions.
+cross-entropy on the labelled positions. ``BlockModel`` is one pre-norm ``TransformerBlock`` whose feed-forward is
+a dense ``SwiGLU`` or a ``SparseMoE`` (week 6).
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from shared.layers import FeedForward, MultiHeadAttention, SinusoidalPositionalEncoding, TokenEmbedding
+from shared.layers import (
+    FeedForward,
+    MultiHeadAttention,
+    SinusoidalPositionalEncoding,
+    TokenEmbedding,
+    TransformerBlock,
+)
+from shared.moe import SparseMoE, SwiGLU, load_cv
 
 IGNORE = -100  # label of positions that are not scored (F.cross_entropy's ignore_index)
 
@@ -86,7 +96,28 @@ def present_elsewhere(n, generator=None, length=8, vocab_size=10):
     return x, (same.sum(-1) > 1).long()
 
 
-TASKS = {"reverse": reverse, "lookup": lookup, "present_elsewhere": present_elsewhere}
+def domain_cipher(n, generator=None, length=8, domains=4, vocab_size=16, cipher_seed=0):
+    """Each sequence belongs to one of ``domains`` domains; every position holds (token, domain tag): a token from
+    ``range(vocab_size)`` and the tag ``vocab_size + d`` (their embeddings are summed). The label of a position is
+    the token's translation in its domain, ``ciphers(...)[d, token]`` (a fixed random permutation per domain).
+    x: (n, length, 2), y: (n, length). The tables depend only on ``cipher_seed``: train and validation share them."""
+    _check("n", n, 1)
+    _check("length", length, 1)
+    _check("domains", domains, 1)
+    _check("vocab_size", vocab_size, 2)
+    domain = torch.randint(domains, (n, 1), generator=generator).expand(n, length)
+    tokens = torch.randint(vocab_size, (n, length), generator=generator)
+    x = torch.stack([tokens, vocab_size + domain], dim=-1)
+    return x, ciphers(domains, vocab_size, cipher_seed)[domain, tokens]
+
+
+def ciphers(domains, vocab_size, cipher_seed=0):
+    """The substitution tables of ``domain_cipher``: (domains, vocab_size), row d a permutation of the tokens."""
+    g = torch.Generator().manual_seed(cipher_seed)
+    return torch.stack([torch.randperm(vocab_size, generator=g) for _ in range(domains)])
+
+
+TASKS = {"reverse": reverse, "lookup": lookup, "present_elsewhere": present_elsewhere, "domain_cipher": domain_cipher}
 
 
 class TaskDataModule(pl.LightningDataModule):
@@ -162,6 +193,66 @@ class SequenceModel(pl.LightningModule):
     def validation_step(self, batch, batch_idx):
         loss, acc = self._step(batch)
         self.log("val_loss", loss, sync_dist=True)  # under DDP each rank scores half: average them
+        self.log("val_acc", acc, sync_dist=True)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr)
+
+
+class BlockModel(pl.LightningModule):
+    """tokens -> TokenEmbedding + sinusoidal positions -> one pre-norm ``TransformerBlock`` -> LayerNorm -> head.
+
+    ``num_experts=None``: the block's feed-forward is a dense ``SwiGLU(d_model, d_ff)``. Otherwise a
+    ``SparseMoE(d_model, d_ff, num_experts, top_k, capacity_factor)`` (each expert of size ``d_ff``), and the loss
+    adds ``aux_weight * aux_loss``. Logs ``train_loss``/``val_loss``/``val_acc`` and, with experts, ``train_aux``,
+    ``train_cv`` (coefficient of variation of tokens per expert) and ``train_load_<e>`` (expert e's share).
+    """
+
+    def __init__(self, vocab_size, num_classes, d_model=32, num_heads=2, d_ff=32, num_experts=None, top_k=1,
+                 aux_weight=0.0, capacity_factor=None, lr=3e-3, max_len=64):
+        super().__init__()
+        if aux_weight < 0 or (aux_weight > 0 and num_experts is None):
+            raise ValueError(f"aux_weight={aux_weight!r}; expected 0, or a positive weight together with experts")
+        self.save_hyperparameters()
+        self.embed = TokenEmbedding(vocab_size, d_model)
+        self.positions = SinusoidalPositionalEncoding(d_model, max_len)
+        ff = (SwiGLU(d_model, d_ff) if num_experts is None
+              else SparseMoE(d_model, d_ff, num_experts, top_k, capacity_factor=capacity_factor))
+        self.block = TransformerBlock(d_model, num_heads, d_ff, dropout=0.0, norm_first=True, ff=ff)
+        self.norm, self.head = nn.LayerNorm(d_model), nn.Linear(d_model, num_classes)
+
+    @property
+    def moe(self):
+        """The block's ``SparseMoE``, or None for a dense model."""
+        return self.block.ff if isinstance(self.block.ff, SparseMoE) else None
+
+    def forward(self, x):
+        """x (B, L) or (B, L, 2) token ids (two tokens at a position: embeddings summed) -> logits (B, L, C)."""
+        h = self.embed(x) if x.dim() == 2 else self.embed(x).sum(-2)
+        return self.head(self.norm(self.block(self.positions(h))))
+
+    def _step(self, batch):
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE)
+        scored = y != IGNORE
+        return loss, (logits.argmax(-1) == y)[scored].float().mean()
+
+    def training_step(self, batch, batch_idx):
+        loss, _ = self._step(batch)
+        self.log("train_loss", loss)
+        if self.moe is None:
+            return loss
+        load = self.moe.tokens_per_expert.float()
+        self.log("train_aux", self.moe.aux_loss)
+        self.log("train_cv", load_cv(load))
+        for e, share in enumerate(load / load.sum()):
+            self.log(f"train_load_{e}", share)
+        return loss + self.hparams.aux_weight * self.moe.aux_loss
+
+    def validation_step(self, batch, batch_idx):
+        loss, acc = self._step(batch)
+        self.log("val_loss", loss, sync_dist=True)
         self.log("val_acc", acc, sync_dist=True)
 
     def configure_optimizers(self):

@@ -19,8 +19,9 @@ LAST_LINE = {
     "attention.py": r"mha_vs_torch=\d+\.\d{3}",
     "lightning_vs_hf_trainer.py": r"lightning_vs_hf_throughput=\d+\.\d{3} acc_diff_points=\d+\.\d{2}",
     "lightning_vs_loop.py": r"lightning_vs_loop_time=\d+\.\d{3}",
+    "moe.py": r"moe_vs_dense_active=\d+\.\d{3}",
 }
-RATIO = re.compile(r"^(mha_vs_torch|lightning_vs_\w+)=", flags=re.M)
+RATIO = re.compile(r"^(mha_vs_torch|lightning_vs_\w+|moe_vs_dense_active)=", flags=re.M)
 
 
 @pytest.fixture
@@ -160,3 +161,17 @@ def test_hf_fairness_checks_each_catch_their_mismatch(hf_run, problem):
         assert problems == []
     else:
         assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_moe_bench_fails_when_the_dispatch_is_wrong(monkeypatch, capsys):
+    module = load("moe.py")
+    honest = module.SparseMoE.forward
+    monkeypatch.setattr(module.SparseMoE, "forward", lambda self, x: 1.01 * honest(self, x))
+    out, message = run_main(module, ["--smoke"], capsys)
+    assert "outputs differ from the per-token reference" in message and not RATIO.search(out)
+
+
+def test_moe_bench_refuses_top_k_above_experts(capsys):
+    with pytest.raises(SystemExit) as bad:
+        load("moe.py").parse_args(["--experts", "2", "--top-k", "3"])
+    assert bad.value.code == 2 and "top-k" in capsys.readouterr().err

@@ -3,7 +3,18 @@
 import pytest
 import torch
 
-from shared.tasks import IGNORE, SequenceModel, TaskDataModule, lookup, present_elsewhere, reverse
+from shared.moe import SparseMoE, SwiGLU
+from shared.tasks import (
+    IGNORE,
+    BlockModel,
+    SequenceModel,
+    TaskDataModule,
+    ciphers,
+    domain_cipher,
+    lookup,
+    present_elsewhere,
+    reverse,
+)
 
 
 def gen(seed=0):
@@ -66,6 +77,10 @@ def test_lookup_two_queries_labels_both_values():
     (lambda: TaskDataModule("sort"), "unknown task 'sort'"),
     (lambda: TaskDataModule("reverse", batch_size=0), "batch_size=0"),
     (lambda: SequenceModel(10, 2, attention=False, ffn=False), "nothing to learn"),
+    (lambda: domain_cipher(4, vocab_size=1), "vocab_size=1"),
+    (lambda: domain_cipher(4, domains=0), "domains=0"),
+    (lambda: BlockModel(10, 4, aux_weight=0.1), "aux_weight=0.1"),
+    (lambda: BlockModel(10, 4, num_experts=2, top_k=3), "top_k=3 > num_experts=2"),
 ])
 def test_bad_input_raises_a_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
@@ -93,3 +108,29 @@ def test_model_without_positions_is_permutation_equivariant():
         assert torch.allclose(model(x[:, perm]), model(x)[:, perm], atol=1e-5)
         with_positions = SequenceModel(vocab_size=16, num_classes=16, d_model=16, num_heads=2).eval()
         assert not torch.allclose(with_positions(x[:, perm]), with_positions(x)[:, perm], atol=1e-3)
+
+
+def test_domain_cipher_translates_each_token_with_its_domains_table():
+    x, y = domain_cipher(50, gen(), length=5, domains=3, vocab_size=6)
+    table = ciphers(3, 6)
+    assert x.shape == (50, 5, 2) and y.shape == (50, 5)
+    assert all(sorted(row.tolist()) == list(range(6)) for row in table), "each table is a permutation"
+    assert not torch.equal(table[0], table[1])
+    domain = x[:, :, 1] - 6
+    assert (domain == domain[:, :1]).all() and domain.min() >= 0 and domain.max() < 3  # one domain per sequence
+    for i in range(50):
+        for t in range(5):
+            assert y[i, t] == table[domain[i, t], x[i, t, 0]]
+    assert torch.equal(ciphers(3, 6), table), "the tables do not depend on the draw"
+
+
+def test_block_model_dense_and_experts():
+    data = TaskDataModule("domain_cipher", n_train=32, n_val=16, batch_size=8, vocab_size=8, domains=2, length=4)
+    batch = next(iter(data.train_dataloader()))
+    dense = BlockModel(10, 8, d_model=16, d_ff=8)
+    assert isinstance(dense.block.ff, SwiGLU) and dense.moe is None
+    experts = BlockModel(10, 8, d_model=16, d_ff=8, num_experts=4, top_k=1, aux_weight=0.01)
+    assert isinstance(experts.moe, SparseMoE)
+    assert dense(batch[0]).shape == experts(batch[0]).shape == (8, 4, 8)
+    loss, acc = experts._step(batch)
+    assert experts.moe.tokens_per_expert.sum() == 32 and 0.0 <= acc.item() <= 1.0 and loss.ndim == 0

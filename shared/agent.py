@@ -1,0 +1,154 @@
+"""A ReAct agent loop (Yao et al., 2022): the model writes a thought and an action, the loop runs the tool and
+feeds the observation back, until the model answers or the step limit is reached.
+
+One step of the scratchpad the model continues:
+
+    Thought: I need exact arithmetic.
+    Action: calculator[347 * 29]
+    Observation: 10063                <- written by the loop, never by the model
+    Thought: I know the answer.
+    Answer: 10063
+
+``run_agent(generate, questions, tools)`` runs many questions side by side: at every step it asks ``generate`` for
+the next reply of every episode that is still going (one batched model call), parses each reply, runs the tool it
+names (``shared.tools``: a refusal becomes an ``Error: ...`` observation, nothing is ever evaluated) and appends the
+observation. The loop is a ``for`` over ``max_steps``: it always ends. ``ChatAgent`` turns an instruction-tuned chat
+model into such a ``generate``; ``TextAgent`` does the same for a plain causal LM trained on traces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from shared.tools import ToolError
+
+ACTION = re.compile(r"Action:\s*([A-Za-z_]\w*)\s*\[([^\]\n]*)\]")
+ANSWER = re.compile(r"Answer:[ \t]*([^\n]*)")
+NO_ACTION = "Error: no action found; write 'Action: tool[input]' or 'Answer: ...'"
+
+
+@dataclass
+class Episode:
+    """One question's run: the scratchpad the model saw and wrote, the tool calls and how it ended."""
+
+    question: str
+    scratchpad: str = ""
+    answer: str | None = None
+    steps: int = 0
+    calls: list = field(default_factory=list)  # (tool, input, observation)
+    ended: str = "running"  # then "answer" or "step limit"
+
+    def transcript(self) -> str:
+        return f"Question: {self.question}\n{self.scratchpad}".rstrip()
+
+
+def parse(reply: str):
+    """``("answer", text)``, ``("action", tool, input)`` or ``("none",)`` for one model reply; whichever of
+    ``Answer:`` and a complete ``Action: tool[input]`` comes first wins. Returns the text up to its end, too."""
+    if not isinstance(reply, str):
+        raise ValueError(f"expected the model's reply as a string; got {type(reply).__name__}")
+    action, answer = ACTION.search(reply), ANSWER.search(reply)
+    if answer and (action is None or answer.start() < action.start()) and answer.group(1).strip():
+        return ("answer", answer.group(1).strip()), reply[:answer.end()]
+    if action:
+        return ("action", action.group(1), action.group(2).strip()), reply[:action.end()]
+    return ("none",), reply
+
+
+def act(tools: dict, name: str, argument: str) -> str:
+    """Run one tool call and return the observation; unknown tools and refused inputs give an ``Error: ...``."""
+    if name not in tools:
+        return f"Error: unknown tool {name!r}; expected one of: {', '.join(tools) or 'none (answer directly)'}"
+    try:
+        return str(tools[name](argument))
+    except ToolError as err:
+        return f"Error: {err}"
+
+
+def run_agent(generate: Callable, questions, tools: dict, max_steps: int = 4) -> list[Episode]:
+    """Run the ReAct loop for every question; ``generate(list of (question, scratchpad)) -> list of replies``.
+
+    At most ``max_steps`` model calls per question; an episode ends with its first answer, or at the limit with
+    ``answer=None`` and ``ended="step limit"``.
+    """
+    if isinstance(questions, str) or not questions or not all(isinstance(q, str) and q.strip() for q in questions):
+        raise ValueError("expected a non-empty list of non-empty questions")
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps={max_steps!r}; expected a positive integer")
+    if not isinstance(tools, dict) or not all(callable(t) for t in tools.values()):
+        raise ValueError("expected tools as a dict of name -> callable(str) -> str")
+    episodes = [Episode(q) for q in questions]
+    for _ in range(max_steps):
+        going = [e for e in episodes if e.ended == "running"]
+        if not going:
+            break
+        replies = generate([(e.question, e.scratchpad) for e in going])
+        if len(replies) != len(going):
+            raise ValueError(f"generate returned {len(replies)} replies for {len(going)} prompts")
+        for episode, reply in zip(going, replies, strict=True):
+            episode.steps += 1
+            parsed, text = parse(reply)
+            episode.scratchpad += text.strip() + "\n"
+            if parsed[0] == "answer":
+                episode.answer, episode.ended = parsed[1], "answer"
+                continue
+            observation = act(tools, *parsed[1:]) if parsed[0] == "action" else NO_ACTION
+            if parsed[0] == "action":
+                episode.calls.append((*parsed[1:], observation))
+            episode.scratchpad += f"Observation: {observation}\n"
+    for episode in episodes:
+        if episode.ended == "running":
+            episode.ended = "step limit"
+    return episodes
+
+
+class _Generator:
+    """Greedy batched generation that stops at "Observation:" (the loop, not the model, writes observations)."""
+
+    def __init__(self, model, tokenizer, max_new_tokens: int = 40):
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens={max_new_tokens!r}; expected a positive integer")
+        self.model, self.tokenizer, self.max_new_tokens = model.eval(), tokenizer, max_new_tokens
+
+    def prompt(self, question: str, scratchpad: str) -> str:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def __call__(self, items) -> list[str]:
+        prompts = [self.prompt(q, pad) for q, pad in items]
+        batch = self.tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left",
+                               add_special_tokens=False).to(self.model.device)
+        out = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                  stop_strings=["Observation:"], tokenizer=self.tokenizer,
+                                  pad_token_id=self.tokenizer.pad_token_id)
+        replies = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        return [reply.split("Observation:")[0] for reply in replies]
+
+
+class ChatAgent(_Generator):
+    """An instruction-tuned chat model prompted with the tool format: a system message that lists the tools,
+    worked examples as earlier turns (``examples``: (question, full scratchpad) pairs), then the question; the
+    assistant's turn is the scratchpad, continued step by step."""
+
+    def __init__(self, model, tokenizer, system: str, examples=(), max_new_tokens: int = 40):
+        super().__init__(model, tokenizer, max_new_tokens)
+        if not system.strip():
+            raise ValueError("expected a system message that explains the tools and the format")
+        self.messages = [{"role": "system", "content": system}]
+        for question, scratchpad in examples:
+            self.messages += [{"role": "user", "content": question}, {"role": "assistant", "content": scratchpad}]
+
+    def prompt(self, question: str, scratchpad: str) -> str:
+        messages = [*self.messages, {"role": "user", "content": question}]
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + scratchpad
+
+
+class TextAgent(_Generator):
+    """A plain causal LM trained on traces in the format ``Question: ...\\n<scratchpad>``."""
+
+    def prompt(self, question: str, scratchpad: str) -> str:
+        return f"Question: {question}\n{scratchpad}"
