@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def artefacts() -> dict:
     """What to build for this profile: name -> a function that builds it (or finds it cached) and returns a path."""
-    from shared import finetuned, models, pretrained_lm
+    from shared import finetuned, models
     from shared.runtime import profile
 
     tiny = profile().name == "tiny"
@@ -24,7 +24,7 @@ def artefacts() -> dict:
         **({"tiny GPT-2 (tokenizer trained on the corpus)": models.tiny_gpt2_path,
             "SmolLM2-135M-Instruct (GGUF -> safetensors)": models.smollm_path} if tiny else {}),
         "fine-tuned sentiment classifier (notebook 10's recipe)": finetuned.sentiment_checkpoint,
-        "causal LM trained on the course corpus (notebook 04's recipe)": pretrained_lm.corpus_gpt2,
+        "causal LM trained on the course corpus (notebook 04's recipe)": finetuned.corpus_lm_path,
     }
 
 
