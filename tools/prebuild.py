@@ -26,6 +26,7 @@ def artefacts() -> dict:
             "tiny CLIP (tokenizer trained on the shape captions)": models.tiny_clip_path} if tiny else {}),
         "fine-tuned sentiment classifier (notebook 10's recipe)": finetuned.sentiment_checkpoint,
         "the fine-tuned classifier exported to ONNX (notebook 19, bench/onnx_inference.py)": deploy.exported_classifier,
+        "causal LM trained on the course corpus (notebook 04's recipe)": finetuned.corpus_lm_path,
     }
 
 

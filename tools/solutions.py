@@ -82,8 +82,9 @@ def skeleton(course: dict, step: dict, setup_source: str, items: list[str], meta
 def _synced(course: dict, step: dict, setup_source: str, items: list[str], nb: dict) -> dict:
     """``nb`` with its generated cells rewritten: header, setup, and one `ex{k}` cell per exercise (a new exercise
     gets a TODO cell after it; the cells of a removed one stay, so the test shows them as orphans)."""
-    by_id = {c.get("id"): c for c in nb["cells"]}
-    body = [c for c in nb["cells"] if c.get("id") not in ("header", "setup")]
+    cells = [dict(c) for c in nb["cells"]]  # copies: the caller compares the result with ``nb``
+    by_id = {c.get("id"): c for c in cells}
+    body = [c for c in cells if c.get("id") not in ("header", "setup")]
     for k, text in enumerate(items, start=1):
         wanted = exercise_cell(k, text)
         if f"ex{k}" in by_id:
