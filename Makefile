@@ -1,5 +1,7 @@
 # Two commands for learners and CI:  make lab  |  make test.
-# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make course (instructors).
+# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make test-min / test-latest
+# (the version bounds), make course (instructors), make slides (lecture decks) and make site (the course website),
+# both from make course's executed notebooks, make lock.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi test-full course headers lint lock clean
+.PHONY: setup lab test test-multi test-full test-min test-latest course slides site headers lint lock clean
 
 # One setup for everything (tools/install.py): the virtualenv, torch first at the locked version, then the exact
 # lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
@@ -62,15 +64,46 @@ test-full: setup
 	$(BIN)/python tools/prebuild.py && \
 	$(BIN)/python tools/run_course.py --out build/full --jobs 2 $(NOTEBOOKS_SELECTION)
 
+# The promises in pyproject.toml (tools/bounds.py, README "Supported versions"): a fresh .venv-min with every
+# direct dependency at its lower bound, or a fresh .venv-latest with the newest releases; torch stays at the lock
+# in both. Then the unit tests and week 1 in it. The venv is rebuilt on every call (uv: about 10 s), since what
+# "newest" means changes by itself. make test's own route (.venv, the exact lock) is untouched.
+ROUTE_TESTS := tests week1
+test-min test-latest: test-%:
+	$(PYTHON) tools/bounds.py --route $* --venv .venv-$* --torch-args "$(TORCH_PIP_ARGS)"
+	COURSE_HEADLESS=1 COURSE_PROFILE=tiny OMP_NUM_THREADS=1 .venv-$*/bin/python -m pytest -q -n 2 --dist loadfile \
+	    $(PYTEST_NB) $(ROUTE_TESTS)
+
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup
 	COURSE_HEADLESS=1 $(BIN)/python tools/run_course.py --out build
+
+# Lecture slides (tools/slides.py): one reveal.js deck per executed notebook, build/slides/NN_name.slides.html,
+# slide breaks from the headings; reveal.js, require.js, jQuery and MathJax fetched once from npm into
+# .course_cache/slides-vendor/ and copied to build/slides/vendor/, so the decks load nothing from the internet.
+# Then tools/check_slides.py opens every deck in headless Chromium (apt-get install chromium), visits every slide,
+# fails on any console error and saves screenshots in build/slides/screenshots/. SLIDES_CHECK=0 skips the check.
+# Both slides and site run `make course` first when build/ holds no executed notebook.
+SLIDES_CHECK ?= 1
+EXECUTED := ls build/week*/*.ipynb >/dev/null 2>&1 || $(MAKE) course
+slides: setup
+	@$(EXECUTED)
+	$(BIN)/python tools/slides.py
+	@if [ "$(SLIDES_CHECK)" != 0 ]; then $(BIN)/python tools/check_slides.py; \
+	else echo "slides: browser check skipped (SLIDES_CHECK=0)"; fi
+
+# The course website (tools/website.py): a Sphinx project generated from course.toml into build/site-src (myst-nb,
+# sphinx-book-theme, execution off) with the executed notebooks and the solutions, built into build/site, then
+# crawled: a notebook without a page or a broken relative link fails the target.
+site: setup
+	@$(EXECUTED)
+	$(BIN)/python tools/website.py
 
 headers: setup
 	$(BIN)/python tools/headers.py
 
 lint: setup
-	$(BIN)/ruff check shared tools tests bench $(NOTEBOOKS)
+	$(BIN)/ruff check shared tools tests bench $(NOTEBOOKS) solutions $(wildcard scripts)
 
 # Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose). The CUDA
 # runtime wheels a GPU build of torch pulls in (nvidia-*, triton) are left out: the lock is for CPU CI; so is
@@ -81,4 +114,4 @@ lock: setup
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf build runs week*/runs .pytest_cache
+	rm -rf build runs .venv-min .venv-latest week*/runs .pytest_cache

@@ -1,9 +1,11 @@
 """Benchmark: our attention layers vs PyTorch's, forward + backward.
 
-    python bench/attention.py [--quick]
+    python bench/attention.py [--quick | --smoke] [--threads N]
 
 Pairs are timed interleaved (A, B, A, B, ...) and we report medians, so slow drift of the
-machine (thermal, other processes) hits both sides alike. The last line is machine-readable:
+machine (thermal, other processes) hits both sides alike. Before timing, each pair is checked to
+compute the same thing: the timed calls' outputs and input gradients must match (otherwise the
+run fails with exit status 1 and prints no ratio). The last line is machine-readable:
 ``mha_vs_torch=<ours / torch time>`` (target: <= 1.05).
 """
 import argparse
@@ -16,6 +18,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from shared.layers import MultiHeadAttention, attention, copy_from_torch_mha  # noqa: E402
 
 
@@ -42,13 +46,42 @@ def time_pair(fns, device, repeats, inner, budget_s=float("inf")):
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def main():
+def same_results(fns, inputs) -> str | None:
+    """None when the two timed calls give the same output and input gradients, else what differs."""
+    got = []
+    for fn in fns.values():
+        for t in inputs:
+            t.grad = None
+        out = fn()
+        got.append((out.detach().clone(), [t.grad.clone() for t in inputs]))
+    (out_a, grads_a), (out_b, grads_b) = got
+    if not torch.allclose(out_a, out_b, atol=1e-4):
+        return f"outputs differ by up to {float((out_a - out_b).abs().max()):.2e}"
+    for i, (a, b) in enumerate(zip(grads_a, grads_b, strict=True)):
+        if not torch.allclose(a, b, atol=1e-4):
+            return f"input {i}'s gradients differ by up to {float((a - b).abs().max()):.2e}"
+    return None
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (< 15 s on 2 CPU cores)")
-    args = parser.parse_args()
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="fewer repeats (< 15 s on 2 CPU cores)")
+    sizes.add_argument("--smoke", action="store_true",
+                       help="one call per side after one warm-up call: runs the checks, no timing value")
+    parser.add_argument("--threads", type=positive(1), default=None,
+                        help="torch.set_num_threads (default: leave torch's setting alone)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     B, L, D, H = 8, 128, 256, 8
-    repeats, inner, warmup, budget_s = (7, 5, 5, 4.0) if args.quick else (21, 10, 20, float("inf"))
+    repeats, inner, warmup, budget_s = ((1, 1, 1, 0.0) if args.smoke else (7, 5, 5, 4.0) if args.quick
+                                        else (21, 10, 20, float("inf")))
     torch.manual_seed(0)
 
     theirs = torch.nn.MultiheadAttention(D, H, batch_first=True).to(device)
@@ -57,26 +90,38 @@ def main():
     grad_out = torch.randn(B, L, D, device=device)
 
     def mha_ours():
-        ours(x, need_weights=False)[0].backward(grad_out)
+        out = ours(x, need_weights=False)[0]
+        out.backward(grad_out)
+        return out
 
     def mha_torch():
-        theirs(x, x, x, need_weights=False)[0].backward(grad_out)
+        out = theirs(x, x, x, need_weights=False)[0]
+        out.backward(grad_out)
+        return out
 
     q, k, v = (torch.randn(B, H, L, D // H, device=device, requires_grad=True) for _ in range(3))
     grad_qkv = torch.randn(B, H, L, D // H, device=device)
 
     def explicit():
-        attention(q, k, v)[0].backward(grad_qkv)
+        out = attention(q, k, v)[0]
+        out.backward(grad_qkv)
+        return out
 
     def sdpa():
-        F.scaled_dot_product_attention(q, k, v).backward(grad_qkv)
+        out = F.scaled_dot_product_attention(q, k, v)
+        out.backward(grad_qkv)
+        return out
 
-    with torch.no_grad():  # same numbers before we time anything
-        assert torch.allclose(ours(x)[0], theirs(x, x, x)[0], atol=1e-4)
     pairs = {
         "mha": {"shared.MultiHeadAttention": mha_ours, "nn.MultiheadAttention": mha_torch},
         "sdpa": {"shared.attention (explicit)": explicit, "F.scaled_dot_product_attention": sdpa},
     }
+    inputs = {"mha": [x], "sdpa": [q, k, v]}
+    # the very calls we time, checked before we time them
+    problems = [f"{label}: {p}" for label, fns in pairs.items() if (p := same_results(fns, inputs[label]))]
+    if problems:
+        sys.exit("FAILED: the two sides do not compute the same thing, so no ratio is reported:\n"
+                 + "\n".join(f"  - {p}" for p in problems))
     results = {}
     for label, fns in pairs.items():
         for fn in fns.values():

@@ -1,6 +1,6 @@
 """Benchmark: Lightning ``Trainer.fit`` vs a hand-written PyTorch training loop, same model, data and steps.
 
-    python bench/lightning_vs_loop.py [--quick] [--steps N] [--repeats N]
+    python bench/lightning_vs_loop.py [--quick | --smoke] [--steps N] [--repeats N] [--threads N]
 
 This is the one place in the course with a hand-written ``zero_grad`` / ``backward`` / ``step`` loop, on purpose:
 it is the baseline that tells us what Lightning's loop costs on top of the bare minimum.
@@ -21,8 +21,16 @@ optimiser settings and device, fp32. Lightning is made lean the way a careful us
 ``enable_checkpointing=False``, ``enable_progress_bar=False``, ``enable_model_summary=False``,
 ``num_sanity_val_steps=0``, no validation (``limit_val_batches=0``), and ``training_step`` returns the loss without
 ``self.log`` (the loop does not log either). Before timing, each side runs once untimed (warm-up); then the repeats
-are interleaved (L, loop, L, loop, ...) and we report medians. The final losses are compared: equal losses mean
-both sides did the same work.
+are interleaved (L, loop, L, loop, ...) and we report medians. The final losses are compared: equal losses (to
+1e-5 relative; on CPU they are bitwise equal) mean both sides did the same work. If they differ, the run fails
+(exit status 1) and prints no ratio.
+
+Lightning's own cost is measured too, on a trivial model (``nn.Linear(8, 2)``, same batch size and data loading),
+where a step costs almost nothing: both sides run a short and a long ``fit`` (default 50 and 250 steps),
+interleaved; the slope gives the cost per step and the intercept the fixed cost per ``fit``; Lightning minus loop is
+Lightning's overhead, in wall time and in CPU time (the CPU time of this process is robust to other jobs on a shared
+machine). The expected ratio on the real workload is then about
+``1 + (steps x overhead per step + overhead per fit) / loop time`` (the script prints both).
 
 Last line (machine readable): ``lightning_vs_loop_time=<Lightning time / loop time>`` (target: <= 1.10).
 """
@@ -32,6 +40,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
 import os
 import statistics
 import sys
@@ -52,19 +61,34 @@ from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a sc
 VOCAB, SEQ, D_MODEL, HEADS, FF, LAYERS, CLASSES, N_SAMPLES = 1000, 32, 128, 4, 256, 2, 2, 4096
 SEED, LR = 0, 1e-3
 SKIP = 5  # steady-state time per step is measured after this many steps
+LOSS_RTOL = 1e-5  # final losses of the two sides must agree to this (relative); on CPU they are bitwise equal
+TRIVIAL_FEATURES = 8
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 repeats of 60 steps (under ~30 s on 2 CPU cores)")
-    parser.add_argument("--steps", type=positive(SKIP + 1), help="optimiser steps per run (default 200, quick 60)")
-    parser.add_argument("--repeats", type=positive(1), help="timed runs per side, interleaved (default 5, quick 3)")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="3 repeats of 60 steps (under ~30 s on 2 CPU cores)")
+    sizes.add_argument("--smoke", action="store_true",
+                       help="a few seconds of work that still runs every check: 1 repeat of 6 steps, overhead fits "
+                            "of 6 and 12 steps (the tests use it; no timing value)")
+    parser.add_argument("--steps", type=positive(SKIP + 1),
+                        help="optimiser steps per run (default 200, quick 60, smoke 6)")
+    parser.add_argument("--repeats", type=positive(1),
+                        help="timed runs per side, interleaved (default 5, quick 3, smoke 1)")
+    parser.add_argument("--overhead-steps", type=positive(SKIP + 1), nargs=2, metavar=("SHORT", "LONG"),
+                        help="steps of the short and the long trivial-model fit (default 50 250, smoke 6 12)")
     parser.add_argument("--batch-size", type=positive(1), default=32)
     parser.add_argument("--threads", type=positive(1), default=None,
                         help="torch.set_num_threads for both sides (default: leave torch's setting alone)")
     args = parser.parse_args(argv)
-    args.steps = args.steps or (60 if args.quick else 200)
-    args.repeats = args.repeats or (3 if args.quick else 5)
+    size = "smoke" if args.smoke else "quick" if args.quick else "default"
+    args.steps = args.steps or {"default": 200, "quick": 60, "smoke": 6}[size]
+    args.repeats = args.repeats or {"default": 5, "quick": 3, "smoke": 1}[size]
+    args.overhead_steps = args.overhead_steps or ([6, 12] if args.smoke else [50, 250])
+    if not args.overhead_steps[0] < args.overhead_steps[1]:
+        parser.error(f"argument --overhead-steps: {args.overhead_steps[0]} {args.overhead_steps[1]}: expected "
+                     "SHORT < LONG")
     return args
 
 
@@ -105,6 +129,19 @@ class EpochSeededSampler(RandomSampler):
         self.generator.manual_seed(SEED + self.epoch)
         yield from super().__iter__()
         self.epoch += 1
+
+
+def trivial_data() -> TensorDataset:
+    """Features for the trivial model: 8 random numbers; label 1 when the first is positive."""
+    g = torch.Generator().manual_seed(SEED)
+    x = torch.randn(N_SAMPLES, TRIVIAL_FEATURES, generator=g)
+    return TensorDataset(x, (x[:, 0] > 0).long())
+
+
+def trivial_model() -> nn.Module:
+    """A model whose step costs almost nothing, so what a fit costs beyond it is the framework's (or loop's)."""
+    torch.manual_seed(SEED)
+    return nn.Linear(TRIVIAL_FEATURES, CLASSES)
 
 
 def loader(data: TensorDataset, batch_size: int) -> DataLoader:
@@ -148,12 +185,12 @@ def make_lightning_module(model: nn.Module, marks: list, steps: int, device: tor
     return Classifier()
 
 
-def run_lightning(data, args, device, steps: int, root: str) -> tuple[float, float, float, float]:
+def run_lightning(data, args, device, steps: int, root: str, model_fn=fresh_model) -> tuple[float, float, float, float]:
     """(wall seconds, CPU seconds, steady seconds per step, final loss) of Trainer + fit."""
     import pytorch_lightning as pl
 
     marks: list[float] = []
-    module = make_lightning_module(fresh_model(), marks, steps, device)
+    module = make_lightning_module(model_fn(), marks, steps, device)
     train = loader(data, args.batch_size)
     gc.collect()
     sync(device)
@@ -164,12 +201,14 @@ def run_lightning(data, args, device, steps: int, root: str) -> tuple[float, flo
     trainer.fit(module, train_dataloaders=train)
     sync(device)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if trainer.global_step != steps:
+        sys.exit(f"FAILED: Lightning ran {trainer.global_step} optimiser steps instead of {steps}; no ratio reported")
     return wall, cpu, (marks[1] - marks[0]) / (steps - SKIP), float(module.last_loss)
 
 
-def run_loop(data, args, device, steps: int, root: str) -> tuple[float, float, float, float]:
+def run_loop(data, args, device, steps: int, root: str, model_fn=fresh_model) -> tuple[float, float, float, float]:
     """(wall seconds, CPU seconds, steady seconds per step, final loss) of the hand-written loop."""
-    model = fresh_model()
+    model = model_fn()
     train = loader(data, args.batch_size)
     marks: list[float] = []
     gc.collect()
@@ -228,8 +267,13 @@ def main(argv=None) -> None:
                 print(f"  repeat {r + 1}/{args.repeats} {name:<10} {res[0]:7.3f} s  cpu {res[1]:7.3f} s  "
                       f"steady {res[2] * 1e3:7.2f} ms/step  final loss {res[3]:.6f}", flush=True)
 
-    losses = {round(res[3], 6) for rs in results.values() for res in rs}
-    print(f"checks: same final loss on both sides={len(losses) == 1}  threads after={torch.get_num_threads()}")
+    over = overhead(args, device)
+    problems = [p for p in (same_loss("real workload", results), same_loss("trivial model", over["runs"])) if p]
+    print(f"checks: same final loss on both sides={not problems}  threads after={torch.get_num_threads()}")
+    if problems:
+        sys.exit("FAILED: the two sides did not do the same work, so no ratio is reported:\n"
+                 + "\n".join(f"  - {p}" for p in problems))
+
     med = {name: [statistics.median(res[i] for res in rs) for i in range(3)] for name, rs in results.items()}
     print(f"{'side':<12}{'time s':>9}{'cpu s':>9}{'ms/step':>9}{'fixed s':>9}   (medians of {args.repeats})")
     for name, (wall, cpu, per_step) in med.items():
@@ -239,8 +283,54 @@ def main(argv=None) -> None:
     paired = statistics.median(lt[0] / lp[0] for lt, lp in zip(results["Lightning"], results["loop"], strict=True))
     print(f"Lightning / loop: steady ms/step {step_l / step_p:.3f}, CPU time {cpu_l / cpu_p:.3f}, "
           f"median of per-repeat time ratios {paired:.3f}")
+    short, long = args.overhead_steps
+    print(f"Lightning's own cost (trivial model Linear({TRIVIAL_FEATURES}, {CLASSES}), batch {args.batch_size}; fits "
+          f"of {short} and {long} steps, interleaved, medians of {args.repeats}), and the ratio it predicts here:")
+    for clock, loop_s in (("wall", wall_p), ("cpu", cpu_p)):
+        per_step, per_fit = over[clock]
+        fit_cost = per_step * args.steps + per_fit
+        print(f"  {clock + ' time':<9} {per_step * 1e3:6.3f} ms per step, {per_fit * 1e3:5.1f} ms per fit: "
+              f"1 + {fit_cost * 1e3:.0f} ms / {loop_s * 1e3:.0f} ms = {1 + fit_cost / loop_s:.3f}")
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}  (this machine is shared; high load = noisy)")
+    (step_w, fit_w), (step_c, fit_c) = over["wall"], over["cpu"]
+    print(f"lightning_overhead_ms_per_step={step_w * 1e3:.3f} lightning_overhead_ms_per_fit={fit_w * 1e3:.1f} "
+          f"cpu_ms_per_step={step_c * 1e3:.3f} cpu_ms_per_fit={fit_c * 1e3:.1f}")
     print(f"lightning_vs_loop_time={wall_l / wall_p:.3f}")
+
+
+def same_loss(label: str, results: dict[str, list[tuple]]) -> str | None:
+    """None when every run of both sides ended with the same loss, else what differs."""
+    losses = [res[3] for rs in results.values() for res in rs]
+    if all(math.isclose(x, losses[0], rel_tol=LOSS_RTOL, abs_tol=1e-7) for x in losses):
+        return None
+    by_side = {name: [f"{res[3]:.7f}" for res in rs] for name, rs in results.items()}
+    return f"{label}: the final losses differ: {by_side}"
+
+
+def overhead(args, device) -> dict:
+    """Lightning's own cost per step and per fit, from trivial-model fits of two lengths (Lightning minus loop)."""
+    data, (short, long) = trivial_data(), args.overhead_steps
+    sides = {"Lightning": run_lightning, "loop": run_loop}
+    runs: dict[str, list[tuple]] = {name: [] for name in sides}
+    estimates: dict[str, list[tuple[float, float]]] = {"wall": [], "cpu": []}  # (per step, per fit) per repeat
+    with tempfile.TemporaryDirectory(prefix="bench-l-overhead-") as root:
+        for fn in sides.values():  # warm-up, untimed
+            fn(data, args, device, short, root, model_fn=trivial_model)
+        for _ in range(args.repeats):
+            took = {}
+            for n in (short, long):
+                for name, fn in sides.items():
+                    res = fn(data, args, device, n, root, model_fn=trivial_model)
+                    took[name, n] = {"wall": res[0], "cpu": res[1]}
+                    if n == long:
+                        runs[name].append(res)
+            for clock, found in estimates.items():
+                slope = {name: (took[name, long][clock] - took[name, short][clock]) / (long - short) for name in sides}
+                fixed = {name: took[name, short][clock] - short * slope[name] for name in sides}
+                found.append((slope["Lightning"] - slope["loop"], fixed["Lightning"] - fixed["loop"]))
+    medians = {clock: tuple(statistics.median(e[i] for e in found) for i in range(2))
+               for clock, found in estimates.items()}
+    return {"wall": medians["wall"], "cpu": medians["cpu"], "runs": runs}
 
 
 if __name__ == "__main__":

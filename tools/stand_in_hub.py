@@ -114,7 +114,6 @@ def imdb(home: Path) -> None:
     """stanfordnlp/imdb (config plain_text): text + label (ClassLabel neg/pos) for train, test and unsupervised.
     Stand-in rows: the course's reviews (train = its train + validation, test = its test)."""
     import datasets
-    import pandas as pd
     from datasets.data_files import DataFilesDict
     from datasets.packaged_modules.parquet.parquet import Parquet
 
@@ -131,7 +130,7 @@ def imdb(home: Path) -> None:
         files = {}
         for split, items in splits.items():
             files[split] = [str(Path(tmp) / f"{split}.parquet")]
-            pd.DataFrame(items).to_parquet(files[split][0])
+            datasets.Dataset.from_list(items).to_parquet(files[split][0])
         builder = Parquet(cache_dir=str(Path(tmp) / "cache"), dataset_name="imdb", config_name="plain_text",
                           data_files=DataFilesDict.from_patterns(files), features=features, hash="stand-in")
         builder.download_and_prepare()
