@@ -1,7 +1,7 @@
 # Two commands for learners and CI:  make lab  |  make test.
 # Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make test-min / test-latest
-# (the version bounds), make course (instructors), make slides (lecture decks) and make site (the course website),
-# both from make course's executed notebooks, make lock.
+# (the version bounds), make solutions (the worked solutions), make course (instructors), make slides (lecture
+# decks) and make site (the course website), both from make course's executed notebooks, make lock.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi test-full test-min test-latest course slides site headers lint lock clean
+.PHONY: setup lab test test-multi test-full test-min test-latest solutions course slides site headers lint lock clean
 
 # One setup for everything (tools/install.py): the virtualenv, torch first at the locked version, then the exact
 # lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
@@ -40,6 +40,14 @@ test: setup
 	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python tools/prebuild.py
 	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
 	    --dist loadfile $(PYTEST_NB) tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
+
+# The worked solutions (solutions/weekN/, tools/solutions.py) of the weeks in SOLVED_WEEKS, executed like the
+# notebooks in make test (tiny profile unless you ask for another, headless, 2 workers, one torch thread each) but
+# in their own target and CI job, so make test keeps its time budget.
+solutions: setup
+	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python tools/prebuild.py
+	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
+	    --dist loadfile $(PYTEST_NB) $$($(BIN)/python tools/solutions.py --solved)
 
 # Every notebook as on a machine with several GPUs: Lightning's ddp_notebook with all GPUs there, or, with fewer
 # than two, two CPU processes (COURSE_DEVICES=2 makes the course pick ddp_notebook itself). One notebook at a
