@@ -26,7 +26,7 @@ def test_lock_pins_the_cpu_torch_and_the_course_stack():
 def environment_pins() -> dict[str, tuple[str, str]]:
     """``{normalised name: (name as written, version)}`` for environment.yml's pip section."""
     text = (ROOT / "environment.yml").read_text()
-    pins = re.findall(r"^\s+- ([A-Za-z0-9_.-]+)==([^\s]+)$", text, flags=re.M)
+    pins = re.findall(r"^\s+- ([A-Za-z0-9_.-]+)(?:\[[A-Za-z0-9,_.-]+\])?==([^\s]+)$", text, flags=re.M)
     return {re.sub(r"[-_.]+", "-", name).lower(): (name, version) for name, version in pins}
 
 

