@@ -95,6 +95,8 @@ def parameter_counts(model) -> dict[str, int]:
 class DistillationModule(pl.LightningModule):
     """Train ``student`` (an ``AutoModelForSequenceClassification``) with labels and, when a ``teacher`` is given,
     with ``hinton_loss`` against the teacher's logits. The teacher is frozen and stays in evaluation mode.
+    With a teacher, training batches may come without ``labels`` (unlabelled text, Hinton's "transfer set"): the
+    student then learns from the soft term alone.
 
     Logs ``train_loss`` and ``val_acc``/``test_acc``; ``predict_step`` returns class probabilities. The optimiser
     (AdamW, no decay on biases and norms, linear warmup and decay) is ``SentimentClassifier``'s.
@@ -133,13 +135,16 @@ class DistillationModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         hidden = self.teacher is not None and self.hparams.hidden_weight > 0
         out = self.student(**self._inputs(batch), output_hidden_states=hidden)
+        labels = batch.get("labels")
         if self.teacher is None:
-            loss = F.cross_entropy(out.logits, batch["labels"])
+            if labels is None:
+                raise ValueError("a batch without labels and no teacher: expected labels to train on, or a teacher")
+            loss = F.cross_entropy(out.logits, labels)
         else:
             with torch.no_grad():
                 target = self.teacher(**self._inputs(batch), output_hidden_states=hidden)
-            loss = hinton_loss(out.logits, target.logits, batch["labels"], self.hparams.temperature,
-                               self.hparams.alpha)
+            alpha = self.hparams.alpha if labels is not None else None  # unlabelled text: the soft term alone
+            loss = hinton_loss(out.logits, target.logits, labels, self.hparams.temperature, alpha)
             if hidden:  # DistilBERT's cosine loss: align the last hidden states, token by token
                 mask = batch["attention_mask"].bool()
                 cos = F.cosine_similarity(out.hidden_states[-1][mask], target.hidden_states[-1][mask], dim=-1)

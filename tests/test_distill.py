@@ -153,3 +153,17 @@ def test_shrink_gives_a_trainable_student_of_a_frozen_teacher():
     student = shrink(teacher, [0, 2])
     assert student.training and all(p.requires_grad for p in student.parameters())
     assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
+
+
+def test_distillation_on_unlabelled_batches_uses_the_soft_term_alone():
+    teacher = tiny_bert(4)
+    rows = [{k: v[i] for k, v in batch.items() if k != "labels"} for batch in batches() for i in range(16)]
+    loader = DataLoader(rows, batch_size=16, collate_fn=lambda r: {k: torch.stack([x[k] for x in r]) for k in r[0]})
+    module = DistillationModule(shrink(teacher, [0, 2]), teacher, temperature=2.0, alpha=0.3)
+    batch = next(iter(loader))
+    module.eval()  # no dropout: the two forward passes below agree
+    with torch.no_grad():
+        expected = hinton_loss(module(batch), teacher(**batch).logits, temperature=2.0)
+        assert torch.allclose(module.training_step(batch, 0), expected)
+    with pytest.raises(ValueError, match="expected labels to train on, or a teacher"):
+        DistillationModule(shrink(teacher, [0, 2])).training_step(batch, 0)
