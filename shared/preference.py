@@ -140,7 +140,8 @@ class RewardModel(pl.LightningModule):
                              f"{type(backbone).__name__}")
         if not lr > 0:
             raise ValueError(f"lr={lr!r}; expected a learning rate > 0")
-        self.backbone, self.head = backbone, torch.nn.Linear(hidden, 1)
+        # from_pretrained leaves models in eval mode; a module about to be trained starts in train mode
+        self.backbone, self.head = backbone.train(), torch.nn.Linear(hidden, 1)
         self.lr, self.weight_decay = lr, weight_decay
 
     def forward(self, batch: dict) -> torch.Tensor:
