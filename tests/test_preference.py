@@ -95,7 +95,7 @@ def test_reward_model_learns_a_pair_and_pair_accuracy():
     pairs = [{"prompt": [1, 2], "chosen": [10, 11], "rejected": [20, 21]}] * 8
     model = RewardModel(tiny_backbone(), lr=1e-2)
     loader = pair_loader(pairs, pad_id=0, batch_size=4)
-    make_trainer(max_steps=10, logger=False, enable_checkpointing=False).fit(model, loader)
+    make_trainer(max_steps=10, logger=False, enable_checkpointing=False, limit_val_batches=0).fit(model, loader)
     assert pair_accuracy(model.eval(), loader) == 1.0
     assert pair_accuracy(lambda b: torch.zeros(len(b["input_ids"])), loader) == 0.5  # ties count half
     with pytest.raises(ValueError, match="non-empty list of pairs"):
