@@ -148,7 +148,14 @@ class ChatAgent(_Generator):
 
 
 class TextAgent(_Generator):
-    """A plain causal LM trained on traces in the format ``Question: ...\\n<scratchpad>``."""
+    """A plain causal LM trained on traces in the format ``<header>Question: ...\\n<scratchpad>``; the header (e.g.
+    ``"Tools: calculator, search\\n"``, see ``shared.traces.header``) tells the model which tools it may call."""
+
+    def __init__(self, model, tokenizer, header: str = "", max_new_tokens: int = 40):
+        super().__init__(model, tokenizer, max_new_tokens)
+        if not isinstance(header, str) or (header and not header.endswith("\n")):
+            raise ValueError(f"header={header!r}; expected text ending with a newline, or empty")
+        self.header = header
 
     def prompt(self, question: str, scratchpad: str) -> str:
-        return f"Question: {question}\n{scratchpad}"
+        return f"{self.header}Question: {question}\n{scratchpad}"

@@ -117,3 +117,16 @@ def test_loop_validates_input():
         run_agent(lambda items: [], ["q"], tools)
     with pytest.raises(ValueError, match="tools"):
         run_agent(lambda items: ["Answer: 1"], ["q"], {"calculator": 3})
+
+
+def test_text_agent_prompt_carries_the_header():
+    from shared.agent import TextAgent
+
+    class Model:
+        def eval(self):
+            return self
+
+    agent = TextAgent(Model(), None, header="Tools: calculator\n")
+    assert agent.prompt("What is 1 + 1?", "Thought: x\n") == "Tools: calculator\nQuestion: What is 1 + 1?\nThought: x\n"
+    with pytest.raises(ValueError, match="header"):
+        TextAgent(Model(), None, header="no newline")
