@@ -120,13 +120,25 @@ class _Generator:
     @torch.no_grad()
     def __call__(self, items) -> list[str]:
         prompts = [self.prompt(q, pad) for q, pad in items]
-        batch = self.tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left",
+        # A model with learned positions (GPT-2) cannot read past its context: a prompt that leaves no room gets
+        # an empty reply (the loop then shows "no action" and the step limit ends the episode).
+        limit = getattr(self.model.config, "n_positions", None) or getattr(self.model.config,
+                                                                           "max_position_embeddings", 10**9)
+        sizes = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+        fits = [i for i, n in enumerate(sizes) if n < limit]
+        replies = [""] * len(prompts)
+        if not fits:
+            return replies
+        batch = self.tokenizer([prompts[i] for i in fits], return_tensors="pt", padding=True, padding_side="left",
                                add_special_tokens=False).to(self.model.device)
-        out = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
+        room = min(self.max_new_tokens, limit - batch["input_ids"].shape[1])
+        out = self.model.generate(**batch, max_new_tokens=room, do_sample=False,
                                   stop_strings=["Observation:"], tokenizer=self.tokenizer,
                                   pad_token_id=self.tokenizer.pad_token_id)
-        replies = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-        return [reply.split("Observation:")[0] for reply in replies]
+        texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        for i, text in zip(fits, texts, strict=True):
+            replies[i] = text.split("Observation:")[0]
+        return replies
 
 
 class ChatAgent(_Generator):
@@ -148,7 +160,14 @@ class ChatAgent(_Generator):
 
 
 class TextAgent(_Generator):
-    """A plain causal LM trained on traces in the format ``Question: ...\\n<scratchpad>``."""
+    """A plain causal LM trained on traces in the format ``<header>Question: ...\\n<scratchpad>``; the header (e.g.
+    ``"Tools: calculator, search\\n"``, see ``shared.traces.header``) tells the model which tools it may call."""
+
+    def __init__(self, model, tokenizer, header: str = "", max_new_tokens: int = 40):
+        super().__init__(model, tokenizer, max_new_tokens)
+        if not isinstance(header, str) or (header and not header.endswith("\n")):
+            raise ValueError(f"header={header!r}; expected text ending with a newline, or empty")
+        self.header = header
 
     def prompt(self, question: str, scratchpad: str) -> str:
-        return f"Question: {question}\n{scratchpad}"
+        return f"{self.header}Question: {question}\n{scratchpad}"

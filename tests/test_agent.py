@@ -117,3 +117,52 @@ def test_loop_validates_input():
         run_agent(lambda items: [], ["q"], tools)
     with pytest.raises(ValueError, match="tools"):
         run_agent(lambda items: ["Answer: 1"], ["q"], {"calculator": 3})
+
+
+def test_text_agent_prompt_carries_the_header():
+    from shared.agent import TextAgent
+
+    class Model:
+        def eval(self):
+            return self
+
+    agent = TextAgent(Model(), None, header="Tools: calculator\n")
+    assert agent.prompt("What is 1 + 1?", "Thought: x\n") == "Tools: calculator\nQuestion: What is 1 + 1?\nThought: x\n"
+    with pytest.raises(ValueError, match="header"):
+        TextAgent(Model(), None, header="no newline")
+
+
+def test_generation_never_runs_past_the_context():
+    from types import SimpleNamespace
+
+    from shared.agent import TextAgent
+
+    class Tok:  # one token per character, left padding with 0
+        pad_token_id = 0
+
+        def __call__(self, texts, return_tensors=None, padding=False, padding_side="left", add_special_tokens=False):
+            ids = [[ord(c) for c in t] for t in texts]
+            if return_tensors is None:
+                return {"input_ids": ids}
+            width = max(map(len, ids))
+            batch = {"input_ids": torch.tensor([[0] * (width - len(i)) + i for i in ids])}
+            return SimpleNamespace(to=lambda device: batch)
+
+        def batch_decode(self, out, skip_special_tokens=True):
+            return ["".join(map(chr, row)) for row in out.tolist()]
+
+    class Model:
+        config, device, asked = SimpleNamespace(n_positions=30), "cpu", []
+
+        def eval(self):
+            return self
+
+        def generate(self, input_ids, max_new_tokens, **kwargs):
+            self.asked.append(max_new_tokens)
+            return torch.cat([input_ids, torch.full((len(input_ids), max_new_tokens), ord("x"))], 1)
+
+    model = Model()
+    agent = TextAgent(model, Tok(), max_new_tokens=40)
+    short, long = ("q", ""), ("q", "y" * 40)  # prompts of 12 and 52 characters
+    assert agent([short, long]) == ["x" * 18, ""] and model.asked == [18]
+    assert agent([long]) == [""] and model.asked == [18]

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def artefacts() -> dict:
     """What to build for this profile: name -> a function that builds it (or finds it cached) and returns a path."""
-    from shared import deploy, finetuned, models
+    from shared import deploy, finetuned, models, traces
     from shared.runtime import profile
 
     tiny = profile().name == "tiny"
@@ -27,6 +27,8 @@ def artefacts() -> dict:
         "fine-tuned sentiment classifier (notebook 10's recipe)": finetuned.sentiment_checkpoint,
         "the fine-tuned classifier exported to ONNX (notebook 19, bench/onnx_inference.py)": deploy.exported_classifier,
         "causal LM trained on the course corpus (notebook 04's recipe)": finetuned.corpus_lm_path,
+        "corpus sentences embedded with the encoder (notebook 22's retriever)": traces.corpus_index_path,
+        "causal LM trained on tool-use traces (notebook 22)": traces.trace_lm_path,
     }
 
 
