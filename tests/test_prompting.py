@@ -6,7 +6,7 @@ import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from shared import models
-from shared.prompting import chat_prompt, label_logprobs, label_token_ids, parse_label
+from shared.prompting import chat_prompt, greedy_answers, label_logprobs, label_token_ids, parse_label
 
 LABELS = {"negative": ["negative", "Negative"], "positive": ["positive", "Positive"]}
 
@@ -54,6 +54,26 @@ def test_cached_prefix_scores_equal_whole_prompts(tiny_chat, batch_size):
     assert torch.allclose(scores, expected, atol=1e-4)
 
 
+def test_prompts_that_share_no_prefix_score_as_whole_prompts(tiny_chat):
+    model, tokenizer = tiny_chat
+    prompts = ["Great film. Sentiment:", "Awful, long and dull. Sentiment:"]
+    expected = torch.stack([by_hand(model, tokenizer, p) for p in prompts])
+    assert torch.allclose(label_logprobs(model, tokenizer, prompts, LABELS, batch_size=2), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_cached_greedy_answers_equal_generate(tiny_chat, batch_size):
+    model, tokenizer = tiny_chat
+    reviews = ["A dull film.", "Wonderful acting and a moving, surprising ending.", "Fine."]
+    prompts = [chat_prompt(tokenizer, f"Review: {r}", system="You label reviews.") for r in reviews]
+    expected = []
+    for prompt in prompts:
+        ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        out = model.generate(input_ids=ids, max_new_tokens=5, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        expected.append(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True))
+    assert greedy_answers(model, tokenizer, prompts, max_new_tokens=5, batch_size=batch_size) == expected
+
+
 def test_parse_label_needs_exactly_one_label():
     assert parse_label("Positive.", LABELS) == "positive"
     assert parse_label("I'd say it is NEGATIVE overall", LABELS) == "negative"
@@ -67,6 +87,8 @@ def test_parse_label_needs_exactly_one_label():
     (lambda m, t: label_logprobs(m, t, [], LABELS), "non-empty list"),
     (lambda m, t: label_logprobs(m, t, ["a", ""], LABELS), "non-empty list"),
     (lambda m, t: label_logprobs(m, t, ["a"], LABELS, batch_size=0), "integer >= 1"),
+    (lambda m, t: greedy_answers(m, t, ["a"], max_new_tokens=0), "integer >= 1"),
+    (lambda m, t: greedy_answers(m, t, []), "non-empty list"),
     (lambda m, t: label_token_ids(t, {"positive": ["positive"]}), "at least two labels"),
     (lambda m, t: label_token_ids(t, {"a": ["positive"], "b": ["positive"]}), "differ across labels"),
 ])
