@@ -11,8 +11,8 @@ HF side: the same ``AutoModelForSequenceClassification`` (``classifier_from(sour
 * the same batches in the same order: HF (through accelerate) shuffles with a ``SeedableRandomSampler`` that
   re-seeds ``seed + epoch`` every epoch; the Lightning data module here uses a sampler doing exactly that
   (the first batch of each run is hashed and compared),
-* the same optimiser: ``torch.optim.AdamW`` (HF ``optim="adamw_torch"``; HF's default on torch >= 2.8 would be the
-  fused kernel, which the course module does not use), the same lr, betas, eps and weight decay on the same
+* the same optimiser: ``torch.optim.AdamW`` with the fused kernel (HF ``optim="adamw_torch_fused"``, HF's default
+  on torch >= 2.8; the course module fuses on CPU and CUDA, checked), the same lr, betas, eps and weight decay on the same
   parameters (no decay on biases and LayerNorm weights; the HF optimiser's groups are checked), the same linear
   warmup/decay stepped every optimiser step, no gradient accumulation,
 * the same per-step extras: both clip the gradient norm to ``--clip`` (default 1.0, HF's own default; HF computes
@@ -85,6 +85,7 @@ LR = 2e-4  # higher than the module's 5e-5 so that 40 steps reach a real accurac
 CLIP = 1.0  # HF's default max_grad_norm; both sides clip to it
 MAX_ACC_DIFF_POINTS = 2.0
 HF_PRECISION = {"32-true": {}, "bf16-mixed": {"bf16": True}, "16-mixed": {"fp16": True}}
+HF_OPTIM = {True: "adamw_torch_fused", False: "adamw_torch"}  # as SentimentClassifier: fused on CPU and CUDA
 SKIP = 2  # steady-state throughput starts at the end of this step
 
 
@@ -336,7 +337,7 @@ class Bench:
         args = TrainingArguments(
             output_dir=self.tmp.name, max_steps=steps, per_device_train_batch_size=self.args.batch_size,
             learning_rate=self.args.lr, weight_decay=WEIGHT_DECAY, warmup_steps=int(WARMUP_RATIO * steps),
-            lr_scheduler_type="linear", optim="adamw_torch", adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8,
+            lr_scheduler_type="linear", optim=HF_OPTIM[self.device.type in ("cpu", "cuda")], adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8,
             max_grad_norm=self.args.clip, gradient_accumulation_steps=1, seed=self.seed, data_seed=self.seed,
             report_to=[], save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True,
             dataloader_pin_memory=False, dataloader_num_workers=0, **HF_PRECISION[self.precision])
@@ -345,18 +346,19 @@ class Bench:
                                 data_collator=self.dm.collate, callbacks=[Tick()])
         trainer.train()
         result = self._finish(model, t0, clock, steps, trainer.state.global_step, evaluate, head_init)
-        self._check_hf_optimizer(trainer.optimizer, model)
+        self._check_hf_optimizer(trainer.optimizer, model, fused=self.device.type in ("cpu", "cuda"))
         return result
 
     @staticmethod
-    def _check_hf_optimizer(optimizer, model) -> None:
-        """HF decides weight decay by name (bias, LayerNorm); the course module by shape (1-D). Same set here?"""
+    def _check_hf_optimizer(optimizer, model, fused: bool) -> None:
+        """HF decides weight decay by name (bias, LayerNorm); the course module by shape (1-D). Same set here? And the
+        same AdamW kernel (fused where SentimentClassifier.configure_optimizers fuses)?"""
         hf_decay = {id(p) for g in optimizer.param_groups if g["weight_decay"] > 0 for p in g["params"]}
         ours = {id(p) for p in model.parameters() if p.requires_grad and p.ndim >= 2}
-        if hf_decay != ours or not isinstance(optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
-                                              torch.optim.AdamW):
-            sys.exit("FAILED: the HF Trainer's optimiser differs from SentimentClassifier's (decay groups or class); "
-                     "the comparison would not be like for like, so no ratio is reported")
+        inner = optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer
+        if hf_decay != ours or not isinstance(inner, torch.optim.AdamW) or bool(inner.defaults.get("fused")) != fused:
+            sys.exit("FAILED: the HF Trainer's optimiser differs from SentimentClassifier's (decay groups, class or "
+                     "fused kernel); the comparison would not be like for like, so no ratio is reported")
 
 
 def median(values):

@@ -13,6 +13,7 @@ than a lesson in training one.
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 from pathlib import Path
@@ -60,8 +61,11 @@ def sentiment_checkpoint() -> Path:
 
     recipe = sentiment_recipe()
     weights = HUB_IDS["classifier"] if profile().name == "full" else MINILM_SHA256  # not a path: clones differ
+    from shared.modules import SentimentClassifier
+
+    code = inspect.getsource(SentimentClassifier)  # a changed module (say, its optimiser) is a new recipe
     key = recipe_key(profile().name, rehearsal(), weights, recipe, seed(), transformers.__version__,
-                     pytorch_lightning.__version__, *_data_identity())
+                     pytorch_lightning.__version__, code, *_data_identity())
     return cached("sentiment-classifier", key, lambda folder: _fine_tune(folder, recipe)) / "best.ckpt"
 
 

@@ -124,7 +124,10 @@ class SentimentClassifier(pl.LightningModule):
         params = [p for p in self.parameters() if p.requires_grad]
         groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": self.hparams.weight_decay},
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-        optimizer = torch.optim.AdamW(groups, lr=self.hparams.lr)
+        # fused: one kernel updates every tensor. For MiniLM on a CPU the default (foreach) step costs as much as
+        # the forward and backward passes together; the fused one about a quarter of that. Same update rule.
+        fused = self.device.type in ("cpu", "cuda") or None
+        optimizer = torch.optim.AdamW(groups, lr=self.hparams.lr, fused=fused)
         total = self.trainer.estimated_stepping_batches
         schedule = get_linear_schedule_with_warmup(optimizer, int(self.hparams.warmup_ratio * total), total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
