@@ -12,7 +12,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
-from pytorch_lightning.utilities import move_data_to_device
+from pytorch_lightning.utilities import move_data_to_device, rank_zero_warn
 
 
 class History(pl.Callback):
@@ -82,7 +82,8 @@ class RandomState(pl.Callback):
 
     Lightning restores the weights, the optimizer, the learning-rate schedule and the loop counters, but not the
     generators that shuffle the data and draw dropout masks, so a resumed run would continue differently from an
-    uninterrupted one. Exact for checkpoints taken at the end of an epoch (Lightning's default).
+    uninterrupted one. Exact for checkpoints taken at the end of an epoch (Lightning's default), on one process or
+    several (each rank's generators are saved and each rank gets its own back).
 
     When: at the start of training, after the sanity check (which draws numbers of its own). By then Lightning has
     already created the first epoch's data-loader iterator, which draws one number (its base seed) from the
@@ -93,13 +94,21 @@ class RandomState(pl.Callback):
     def __init__(self):
         self._pending = None
 
-    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+    @staticmethod
+    def _state() -> dict:
         kind, keys, pos, has_gauss, cached = np.random.get_state()
-        checkpoint["random_state"] = {
-            "torch": torch.get_rng_state(), "python": random.getstate(),
-            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
-        }
+        return {"torch": torch.get_rng_state(), "python": random.getstate(),
+                "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []}
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        # Every rank draws its own dropout masks, so every rank's generators go into the checkpoint (rank 0 writes
+        # it). Lightning calls this hook on all ranks together, so gathering here is safe.
+        states = [self._state()]
+        if trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            states = [None] * trainer.world_size
+            torch.distributed.all_gather_object(states, self._state())
+        checkpoint["random_state"] = {"ranks": states}
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint):
         self._pending = checkpoint.get("random_state")
@@ -107,7 +116,12 @@ class RandomState(pl.Callback):
     def on_train_start(self, trainer, pl_module):
         if self._pending is None:
             return
-        state, self._pending = self._pending, None
+        saved, self._pending = self._pending, None
+        ranks = saved.get("ranks", [saved])
+        if len(ranks) != trainer.world_size:
+            rank_zero_warn(f"the checkpoint holds the random state of {len(ranks)} process(es), this run has "
+                           f"{trainer.world_size}: the resumed run continues with other random numbers")
+        state = ranks[trainer.global_rank % len(ranks)]
         torch.set_rng_state(state["torch"])
         random.setstate(state["python"])
         kind, keys, pos, has_gauss, cached = state["numpy"]
