@@ -11,8 +11,8 @@ HF side: the same ``AutoModelForSequenceClassification`` (``classifier_from(sour
 * the same batches in the same order: HF (through accelerate) shuffles with a ``SeedableRandomSampler`` that
   re-seeds ``seed + epoch`` every epoch; the Lightning data module here uses a sampler doing exactly that
   (the first batch of each run is hashed and compared),
-* the same optimiser: ``torch.optim.AdamW`` with the fused kernel (HF ``optim="adamw_torch_fused"``, HF's default
-  on torch >= 2.8; the course module fuses on CPU and CUDA, checked), the same lr, betas, eps and weight decay on the same
+* the same optimiser: ``torch.optim.AdamW``, fused (HF ``optim="adamw_torch_fused"``, its default on torch >= 2.8;
+  the course module fuses on CPU and CUDA; checked), the same lr, betas, eps and weight decay on the same
   parameters (no decay on biases and LayerNorm weights; the HF optimiser's groups are checked), the same linear
   warmup/decay stepped every optimiser step, no gradient accumulation,
 * the same per-step extras: both clip the gradient norm to ``--clip`` (default 1.0, HF's own default; HF computes
@@ -337,7 +337,8 @@ class Bench:
         args = TrainingArguments(
             output_dir=self.tmp.name, max_steps=steps, per_device_train_batch_size=self.args.batch_size,
             learning_rate=self.args.lr, weight_decay=WEIGHT_DECAY, warmup_steps=int(WARMUP_RATIO * steps),
-            lr_scheduler_type="linear", optim=HF_OPTIM[self.device.type in ("cpu", "cuda")], adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8,
+            lr_scheduler_type="linear", optim=HF_OPTIM[self.device.type in ("cpu", "cuda")], adam_beta1=0.9,
+            adam_beta2=0.999, adam_epsilon=1e-8,
             max_grad_norm=self.args.clip, gradient_accumulation_steps=1, seed=self.seed, data_seed=self.seed,
             report_to=[], save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True,
             dataloader_pin_memory=False, dataloader_num_workers=0, **HF_PRECISION[self.precision])
