@@ -15,6 +15,7 @@ and serve it behind a function that checks its input.
 from __future__ import annotations
 
 import logging
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -109,11 +110,20 @@ def quantize_int8(source, target) -> Path:
     source, target = Path(source), Path(target)
     if not source.is_file() or source.resolve() == target.resolve():
         raise ValueError(f"expected an existing source model and a different target; got {source} -> {target}")
+    import onnx
+
+    # The exporter records intermediate shapes (value_info) that onnxruntime < 1.32's shape inference, run by the
+    # quantiser, rejects ("Inferred shape and existing shape differ"): leave them out, it infers them again.
+    model = onnx.load(str(source))
+    del model.graph.value_info[:]
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # quantize_dynamic's advice to pre-process first is for static quantisation
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+        with tempfile.TemporaryDirectory() as folder:
+            plain = Path(folder) / "model.onnx"
+            onnx.save(model, str(plain))
+            quantize_dynamic(str(plain), str(target), weight_type=QuantType.QInt8)
     finally:
         root.setLevel(level)
     return target

@@ -114,6 +114,8 @@ def test_until_eos_keeps_the_first_end_token():
 @pytest.fixture(scope="module")
 def tiny_chat():
     tokenizer = AutoTokenizer.from_pretrained(models.smollm_path(), padding_side="left")
+    if tokenizer.pad_token is None:  # as load_chat_lm does (transformers < 5.18 converts the GGUF without one)
+        tokenizer.pad_token = tokenizer.eos_token
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                          num_key_value_heads=2, intermediate_size=64, max_position_embeddings=256,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,

@@ -55,7 +55,7 @@ def normalise(name: str) -> str:
 
 def parse(requirement: str) -> tuple[str, str, str]:
     """``"transformers>=5.0"`` -> ``("transformers", ">=", "5.0")``. The course declares only these two forms (an
-    extra in brackets is allowed and dropped: ``"jsonargparse[signatures]>=4.27.7"`` -> ``"jsonargparse"``)."""
+    extra in brackets is allowed and dropped: ``"jsonargparse[signatures]>=4.39.0"`` -> ``"jsonargparse"``)."""
     if not isinstance(requirement, str):
         raise TypeError(f"requirement={requirement!r}; expected a string such as 'transformers>=5.0'")
     match = REQUIREMENT.match(requirement)
