@@ -66,7 +66,10 @@ def result_line(nb) -> str:
 
 def execute(path: Path, out_dir: Path, timeout: int) -> tuple[float, float | None, str, bool, int]:
     nb = nbformat.read(path, as_version=4)
+    # The kernel's own log at ERROR: ipykernel warns "running over TCP without encryption" for every notebook
+    # (the kernel listens on localhost only); what the notebooks print is not affected.
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(path.parent)}})
     peak, ok = None, True
     start = time.perf_counter()
