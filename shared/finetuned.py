@@ -63,7 +63,7 @@ def sentiment_checkpoint() -> Path:
     weights = HUB_IDS["classifier"] if profile().name == "full" else MINILM_SHA256  # not a path: clones differ
     from shared.modules import SentimentClassifier
 
-    code = inspect.getsource(SentimentClassifier)  # a changed module (say, its optimiser) is a new recipe
+    code = inspect.getsource(SentimentClassifier) + inspect.getsource(_fine_tune)  # changed code: a new recipe
     key = recipe_key(profile().name, rehearsal(), weights, recipe, seed(), transformers.__version__,
                      pytorch_lightning.__version__, code, *_data_identity())
     return cached("sentiment-classifier", key, lambda folder: _fine_tune(folder, recipe)) / "best.ckpt"
@@ -83,16 +83,18 @@ def _fine_tune(folder: Path, recipe: dict) -> None:
     from pytorch_lightning.callbacks import ModelCheckpoint
 
     from shared.data import SentimentDataModule
-    from shared.models import load_tokenizer, source
+    from shared.models import HUB_IDS, load_tokenizer
     from shared.modules import SentimentClassifier
     from shared.trainer import make_trainer
 
+    start = HUB_IDS["classifier"] if profile().name == "full" else "all-MiniLM-L6-v2"  # recipe.json's record
     states = random.getstate(), torch.get_rng_state()  # the notebook's own random state is left as it was
     try:
         pl.seed_everything(seed(), workers=True, verbose=False)
         data = SentimentDataModule(load_tokenizer("classifier"), batch_size=recipe["batch_size"],
                                    max_length=recipe["max_length"])
-        model = SentimentClassifier(source("classifier"), lr=recipe["lr"], warmup_ratio=recipe["warmup_ratio"])
+        # the role, not this machine's folder: the cached checkpoint rebuilds its model in any clone or venv
+        model = SentimentClassifier("classifier", lr=recipe["lr"], warmup_ratio=recipe["warmup_ratio"])
         best = ModelCheckpoint(dirpath=folder, filename="best", monitor="val_acc", mode="max", save_top_k=1,
                                enable_version_counter=False)
         # one device: in a notebook on several GPUs a single forked worker; in a script, this process
@@ -101,7 +103,7 @@ def _fine_tune(folder: Path, recipe: dict) -> None:
                                enable_progress_bar=False)
         trainer.fit(model, data)
         (folder / "recipe.json").write_text(json.dumps({**recipe, "best_val_acc": float(best.best_model_score),
-                                                        "source": source("classifier")}, indent=1))
+                                                        "model": start}, indent=1))
     finally:
         random.setstate(states[0])
         torch.set_rng_state(states[1])

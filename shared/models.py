@@ -250,12 +250,16 @@ def load_encoder():
 
 
 def classifier_from(src: str, num_labels: int = 2, pretrained: bool = True, labels=None):
-    """An ``AutoModelForSequenceClassification`` from a Hub id or folder; ``pretrained=False``: random init.
+    """An ``AutoModelForSequenceClassification`` from a Hub id, a folder or a course role (``"classifier"``, found
+    with ``source(role)`` when called, so a checkpoint that stores the role loads on any machine and clone);
+    ``pretrained=False``: random init.
 
     ``labels`` (e.g. ``("neg", "pos")``) names the classes in the config, so pipelines report names, not ids.
     """
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
+    if src in ROLES:
+        src = source(src)
     if labels is not None:
         num_labels = len(labels)
     if not isinstance(num_labels, int) or num_labels < 2:

@@ -68,8 +68,9 @@ class SentimentClassifier(pl.LightningModule):
     """Fine-tune ``AutoModelForSequenceClassification``: AdamW with grouped weight decay, linear warmup and decay
     stepped every optimizer step, accuracy and macro-F1 from torchmetrics.
 
-    The model is built from ``source`` (a Hub id or a local folder) inside ``__init__`` and every argument is
-    saved as a hyperparameter, so ``SentimentClassifier.load_from_checkpoint(path)`` rebuilds it exactly.
+    The model is built from ``source`` (a Hub id, a local folder, or a course role such as ``"classifier"``, which
+    is found on whatever machine loads the checkpoint) inside ``__init__`` and every argument is saved as a
+    hyperparameter, so ``SentimentClassifier.load_from_checkpoint(path)`` rebuilds it exactly.
     """
 
     def __init__(self, source: str, labels: tuple = ("neg", "pos"), pretrained: bool = True, lr: float = 5e-5,

@@ -1,5 +1,6 @@
 """shared.modules / shared.inference: the sentiment classifier's recipe, checkpoint round trip, input checks."""
 
+import shutil
 import warnings
 
 import pytest
@@ -90,6 +91,23 @@ def test_learns_and_round_trips_through_a_checkpoint(tiny_source, tokenizer, tmp
     torch.testing.assert_close(module(batch), restored(batch))
     probs = module.predict_step(batch, 0)
     torch.testing.assert_close(probs.sum(-1), torch.ones(len(probs)))
+
+
+def test_a_checkpoint_that_stores_the_role_loads_in_another_clone(tiny_source, tokenizer, tmp_path, monkeypatch):
+    """The cached fine-tune stores the role "classifier", not this machine's folder (a path into one clone's venv):
+    loading finds the role's model where it lives now, with the trained weights."""
+    monkeypatch.setattr(models, "source", lambda role: tiny_source)
+    module = SentimentClassifier("classifier", lr=3e-3)
+    trainer = make_trainer(max_steps=2, logger=False, enable_checkpointing=False, default_root_dir=str(tmp_path))
+    trainer.fit(module, batches(tokenizer, n=16))
+    trainer.save_checkpoint(tmp_path / "role.ckpt")
+    moved = tmp_path / "another-clone"
+    shutil.copytree(tiny_source, moved)
+    monkeypatch.setattr(models, "source", lambda role: str(moved))
+    restored = SentimentClassifier.load_from_checkpoint(tmp_path / "role.ckpt", weights_only=True)
+    assert restored.hparams["source"] == "classifier" and restored.model.name_or_path == str(moved)
+    batch = next(iter(batches(tokenizer)))
+    torch.testing.assert_close(module.eval()(batch), restored.eval()(batch))
 
 
 def test_bad_hyperparameters(tiny_source):
