@@ -11,8 +11,9 @@ def _ax(ax):
 
 
 def heatmap(matrix, xlabels=None, ylabels=None, title="", ax=None, cmap="viridis", vmin=None, vmax=None,
-            annotate=False):
-    """A labelled heatmap of a 2-D tensor/array (attention weights, similarities, encodings)."""
+            annotate=False, label=""):
+    """A labelled heatmap of a 2-D tensor/array (attention weights, similarities, encodings); ``label`` names what
+    the colour bar measures."""
     m = torch.as_tensor(matrix).detach().float().cpu()
     if m.dim() != 2:
         raise ValueError(f"expected a 2-D matrix; got shape {tuple(m.shape)}")
@@ -30,7 +31,7 @@ def heatmap(matrix, xlabels=None, ylabels=None, title="", ax=None, cmap="viridis
             for j in range(m.shape[1]):
                 ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7, color="w")
     ax.set_title(title)
-    plt.colorbar(image, ax=ax, fraction=0.046)
+    plt.colorbar(image, ax=ax, fraction=0.046, label=label or None)
     return ax
 
 
