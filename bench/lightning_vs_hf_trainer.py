@@ -85,7 +85,6 @@ LR = 2e-4  # higher than the module's 5e-5 so that 40 steps reach a real accurac
 CLIP = 1.0  # HF's default max_grad_norm; both sides clip to it
 MAX_ACC_DIFF_POINTS = 2.0
 HF_PRECISION = {"32-true": {}, "bf16-mixed": {"bf16": True}, "16-mixed": {"fp16": True}}
-HF_OPTIM = {True: "adamw_torch_fused", False: "adamw_torch"}  # as SentimentClassifier: fused on CPU and CUDA
 SKIP = 2  # steady-state throughput starts at the end of this step
 
 
@@ -263,6 +262,9 @@ class Bench:
     def __init__(self, args, seed: int, device: torch.device, precision: str, src: str, dm: PreparedSentiment):
         self.args, self.seed, self.device, self.precision, self.src, self.dm = args, seed, device, precision, src, dm
         self.amp_dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+        from shared.modules import SentimentClassifier
+
+        self.fused = device.type in SentimentClassifier.FUSED_DEVICES  # the AdamW kernel both sides must use
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-l-vs-hf-")
 
     def _finish(self, model, t0: tuple, clock: Clock, steps: int, steps_done: int, evaluate: bool,
@@ -337,7 +339,7 @@ class Bench:
         args = TrainingArguments(
             output_dir=self.tmp.name, max_steps=steps, per_device_train_batch_size=self.args.batch_size,
             learning_rate=self.args.lr, weight_decay=WEIGHT_DECAY, warmup_steps=int(WARMUP_RATIO * steps),
-            lr_scheduler_type="linear", optim=HF_OPTIM[self.device.type in ("cpu", "cuda")], adam_beta1=0.9,
+            lr_scheduler_type="linear", optim="adamw_torch_fused" if self.fused else "adamw_torch", adam_beta1=0.9,
             adam_beta2=0.999, adam_epsilon=1e-8,
             max_grad_norm=self.args.clip, gradient_accumulation_steps=1, seed=self.seed, data_seed=self.seed,
             report_to=[], save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True,
@@ -347,7 +349,7 @@ class Bench:
                                 data_collator=self.dm.collate, callbacks=[Tick()])
         trainer.train()
         result = self._finish(model, t0, clock, steps, trainer.state.global_step, evaluate, head_init)
-        self._check_hf_optimizer(trainer.optimizer, model, fused=self.device.type in ("cpu", "cuda"))
+        self._check_hf_optimizer(trainer.optimizer, model, fused=self.fused)
         return result
 
     @staticmethod

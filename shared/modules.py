@@ -73,6 +73,8 @@ class SentimentClassifier(pl.LightningModule):
     hyperparameter, so ``SentimentClassifier.load_from_checkpoint(path)`` rebuilds it exactly.
     """
 
+    FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers asks for the fused AdamW kernel
+
     def __init__(self, source: str, labels: tuple = ("neg", "pos"), pretrained: bool = True, lr: float = 5e-5,
                  weight_decay: float = 0.01, warmup_ratio: float = 0.1):
         super().__init__()
@@ -127,7 +129,7 @@ class SentimentClassifier(pl.LightningModule):
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
         # fused: one kernel updates every tensor. For MiniLM on a CPU the default (foreach) step costs as much as
         # the forward and backward passes together; the fused one about a quarter of that. Same update rule.
-        fused = self.device.type in ("cpu", "cuda") or None
+        fused = self.device.type in self.FUSED_DEVICES or None
         optimizer = torch.optim.AdamW(groups, lr=self.hparams.lr, fused=fused)
         total = self.trainer.estimated_stepping_batches
         schedule = get_linear_schedule_with_warmup(optimizer, int(self.hparams.warmup_ratio * total), total)

@@ -40,7 +40,7 @@ def cycle(edges: dict):
         state[node] = "open"
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == "open":
-                return trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                return trail[trail.index(nxt):] + [nxt]  # the open nodes are the trail
             if nxt not in state and (found := visit(nxt, trail + [nxt])):
                 return found
         state[node] = "done"
