@@ -129,7 +129,7 @@ class SentimentClassifier(pl.LightningModule):
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
         # fused: one kernel updates every tensor. For MiniLM on a CPU the default (foreach) step costs as much as
         # the forward and backward passes together; the fused one about a quarter of that. Same update rule.
-        fused = self.device.type in self.FUSED_DEVICES or None
+        fused = self.device.type in SentimentClassifier.FUSED_DEVICES or None  # also borrowed by DistillationModule
         optimizer = torch.optim.AdamW(groups, lr=self.hparams.lr, fused=fused)
         total = self.trainer.estimated_stepping_batches
         schedule = get_linear_schedule_with_warmup(optimizer, int(self.hparams.warmup_ratio * total), total)
