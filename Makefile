@@ -14,40 +14,40 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup lab test test-multi test-full test-min test-latest solutions course slides site headers lint lock clean
 
-# One setup for everything (tools/install.py): the virtualenv, torch first at the locked version, then the exact
+# One setup for everything (tools/setup/install.py): the virtualenv, torch first at the locked version, then the exact
 # lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
 # when it is on PATH or can be bootstrapped with pip; INSTALLER=pip forces the pip route.
 INSTALLER ?= auto
-$(STAMP): requirements.lock pyproject.toml tools/install.py
-	$(PYTHON) tools/install.py --venv $(VENV) --installer $(INSTALLER) --torch-args "$(TORCH_PIP_ARGS)"
+$(STAMP): requirements.lock pyproject.toml tools/setup/install.py
+	$(PYTHON) -m tools.setup.install --venv $(VENV) --installer $(INSTALLER) --torch-args "$(TORCH_PIP_ARGS)"
 	$(BIN)/python -c "import importlib.metadata as m, shared; print('installed: torch', m.version('torch'))"
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# JupyterLab on the course (tools/lab.py): registers the kernel, passes --allow-root only when you are root, and
+# JupyterLab on the course (tools/setup/lab.py): registers the kernel, passes --allow-root only when you are root, and
 # Jupyter prints the URL to open. Extra arguments: make lab LAB_ARGS="--no-browser --port 8899"
 lab: setup
-	$(BIN)/python tools/lab.py $(LAB_ARGS)
+	$(BIN)/python -m tools.setup.lab $(LAB_ARGS)
 
 # Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker,
 # one torch thread each so the two never fight over the cores). Tiny profile unless you ask for another:
-# make test TEST_PROFILE=full. COURSE_HEADLESS=1: no progress bars, whatever CI says. tools/prebuild.py first
+# make test TEST_PROFILE=full. COURSE_HEADLESS=1: no progress bars, whatever CI says. tools/build/prebuild.py first
 # builds, once, what several notebooks share (a fine-tuned classifier, converted checkpoints: shared.cache).
 TEST_PROFILE ?= tiny
 PYTEST_NB := -p no:cacheprovider --nbval-lax --nbval-cell-timeout=300 --timeout=900
 test: setup
-	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python tools/prebuild.py
+	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python -m tools.build.prebuild
 	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
 	    --dist loadfile $(PYTEST_NB) tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
 
-# The worked solutions (solutions/weekN/, tools/solutions.py) of the weeks in SOLVED_WEEKS, executed like the
+# The worked solutions (solutions/weekN/, tools/authoring/solutions.py) of the weeks in SOLVED_WEEKS, executed like the
 # notebooks in make test (tiny profile unless you ask for another, headless, 2 workers, one torch thread each) but
 # in their own target and CI job, so make test keeps its time budget.
 solutions: setup
-	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python tools/prebuild.py
+	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python -m tools.build.prebuild
 	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
-	    --dist loadfile $(PYTEST_NB) $$($(BIN)/python tools/solutions.py --solved)
+	    --dist loadfile $(PYTEST_NB) $$($(BIN)/python -m tools.authoring.solutions --solved)
 
 # Every notebook as on a machine with several GPUs: Lightning's ddp_notebook with all GPUs there, or, with fewer
 # than two, two CPU processes (COURSE_DEVICES=2 makes the course pick ddp_notebook itself). One notebook at a
@@ -60,55 +60,55 @@ test-multi: setup
 	    $(PYTEST_NB) tests/notebooks $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
 
 # The full profile's code path, offline: stand-ins under the real Hub ids in a throwaway Hugging Face home
-# (tools/stand_in_hub.py), the Hub switched off and HF_ENDPOINT pointed at a closed port, the tiny profile's
+# (tools/fixtures/stand_in_hub.py), the Hub switched off and HF_ENDPOINT pointed at a closed port, the tiny profile's
 # sizes, learned-result asserts on stand-in weights relaxed and counted (run.learned). Executed notebooks land in
 # build/full/.
 test-full: setup
 	@home=$$(mktemp -d /tmp/course-stand-in.XXXXXX); trap 'rm -rf "$$home"' EXIT; \
-	$(BIN)/python tools/stand_in_hub.py --home "$$home" && \
+	$(BIN)/python -m tools.fixtures.stand_in_hub --home "$$home" && \
 	export HF_HOME="$$home" COURSE_CACHE="$$home/course" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
 	    TRANSFORMERS_OFFLINE=1 HF_ENDPOINT=http://127.0.0.1:9 COURSE_PROFILE=full COURSE_REHEARSAL=1 \
 	    COURSE_HEADLESS=1 OMP_NUM_THREADS=1 && unset HF_HUB_CACHE HF_DATASETS_CACHE && \
-	$(BIN)/python tools/prebuild.py && \
-	$(BIN)/python tools/run_course.py --out build/full --jobs 2 $(NOTEBOOKS_SELECTION)
+	$(BIN)/python -m tools.build.prebuild && \
+	$(BIN)/python -m tools.build.run_course --out build/full --jobs 2 $(NOTEBOOKS_SELECTION)
 
-# The promises in pyproject.toml (tools/bounds.py, README "Supported versions"): a fresh .venv-min with every
+# The promises in pyproject.toml (tools/setup/bounds.py, README "Supported versions"): a fresh .venv-min with every
 # direct dependency at its lower bound, or a fresh .venv-latest with the newest releases; torch stays at the lock
 # in both. Then the unit tests and week 1 in it. The venv is rebuilt on every call (uv: about 10 s), since what
 # "newest" means changes by itself. make test's own route (.venv, the exact lock) is untouched.
 ROUTE_TESTS := tests week1
 test-min test-latest: test-%:
-	$(PYTHON) tools/bounds.py --route $* --venv .venv-$* --torch-args "$(TORCH_PIP_ARGS)"
+	$(PYTHON) -m tools.setup.bounds --route $* --venv .venv-$* --torch-args "$(TORCH_PIP_ARGS)"
 	COURSE_HEADLESS=1 COURSE_PROFILE=tiny OMP_NUM_THREADS=1 .venv-$*/bin/python -m pytest -q -n 2 --dist loadfile \
 	    $(PYTEST_NB) $(ROUTE_TESTS)
 
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup
-	COURSE_HEADLESS=1 $(BIN)/python tools/run_course.py --out build
+	COURSE_HEADLESS=1 $(BIN)/python -m tools.build.run_course --out build
 
-# Lecture slides (tools/slides.py): one reveal.js deck per executed notebook, build/slides/NN_name.slides.html,
+# Lecture slides (tools/build/slides.py): one reveal.js deck per executed notebook, build/slides/NN_name.slides.html,
 # slide breaks from the headings; reveal.js, require.js, jQuery and MathJax fetched once from npm into
 # .course_cache/slides-vendor/ and copied to build/slides/vendor/, so the decks load nothing from the internet.
-# Then tools/check_slides.py opens every deck in headless Chromium (apt-get install chromium), visits every slide,
+# Then tools/build/check_slides.py opens every deck in headless Chromium (apt-get install chromium), visits every slide,
 # fails on any console error and saves screenshots in build/slides/screenshots/. SLIDES_CHECK=0 skips the check.
 # Both slides and site run `make course` first when build/ holds no executed notebook.
 SLIDES_CHECK ?= 1
 EXECUTED := ls build/week*/*.ipynb >/dev/null 2>&1 || $(MAKE) course
 slides: setup
 	@$(EXECUTED)
-	$(BIN)/python tools/slides.py
-	@if [ "$(SLIDES_CHECK)" != 0 ]; then $(BIN)/python tools/check_slides.py; \
+	$(BIN)/python -m tools.build.slides
+	@if [ "$(SLIDES_CHECK)" != 0 ]; then $(BIN)/python -m tools.build.check_slides; \
 	else echo "slides: browser check skipped (SLIDES_CHECK=0)"; fi
 
-# The course website (tools/website.py): a Sphinx project generated from course.toml into build/site-src (myst-nb,
+# The course website (tools/build/website.py): a Sphinx project generated from course.toml into build/site-src (myst-nb,
 # sphinx-book-theme, execution off) with the executed notebooks and the solutions, built into build/site, then
 # crawled: a notebook without a page or a broken relative link fails the target.
 site: setup
 	@$(EXECUTED)
-	$(BIN)/python tools/website.py
+	$(BIN)/python -m tools.build.website
 
 headers: setup
-	$(BIN)/python tools/headers.py
+	$(BIN)/python -m tools.authoring.headers
 
 lint: setup
 	$(BIN)/ruff check shared tools tests bench $(NOTEBOOKS) solutions $(wildcard scripts)

@@ -1,6 +1,6 @@
 """Benchmark: our attention layers vs PyTorch's, forward + backward.
 
-    python bench/attention.py [--quick | --smoke] [--threads N]
+    python -m bench.attention [--quick | --smoke] [--threads N]
 
 Pairs are timed interleaved (A, B, A, B, ...) and we report medians, so slow drift of the
 machine (thermal, other processes) hits both sides alike. Before timing, each pair is checked to
@@ -9,41 +9,13 @@ run fails with exit status 1 and prints no ratio). The last line is machine-read
 ``mha_vs_torch=<ours / torch time>`` (target: <= 1.05).
 """
 import argparse
-import statistics
 import sys
-import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
-
-from shared.layers import MultiHeadAttention, attention, copy_from_torch_mha  # noqa: E402
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def time_pair(fns, device, repeats, inner, budget_s=float("inf")):
-    """Median seconds per call for each fn, measured in interleaved rounds (at least 3 rounds;
-    stops early once ``budget_s`` is spent, so --quick stays quick on a busy machine)."""
-    times = {name: [] for name in fns}
-    start = time.perf_counter()
-    for r in range(repeats):
-        if r >= 3 and time.perf_counter() - start > budget_s:
-            break
-        for name, fn in fns.items():
-            sync(device)
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                fn()
-            sync(device)
-            times[name].append((time.perf_counter() - t0) / inner)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+from bench.common import positive, time_interleaved
+from shared.layers import MultiHeadAttention, attention, copy_from_torch_mha
 
 
 def same_results(fns, inputs) -> str | None:
@@ -127,7 +99,7 @@ def main(argv=None):
         for fn in fns.values():
             for _ in range(warmup):
                 fn()
-        results[label] = time_pair(fns, device, repeats, inner, budget_s)
+        results[label] = time_interleaved(fns, device, repeats, inner, budget_s)
 
     print(f"device={device} threads={torch.get_num_threads()} B={B} L={L} d_model={D} heads={H} "
           f"rounds<={repeats}x{inner} calls (forward+backward, median ms per call)")

@@ -1,6 +1,6 @@
 """Benchmark: fine-tuning with Lightning vs the Hugging Face ``transformers.Trainer``, same work on both sides.
 
-    COURSE_PROFILE=tiny python bench/lightning_vs_hf_trainer.py [--quick | --smoke] [--steps N] [--repeats N]
+    COURSE_PROFILE=tiny python -m bench.lightning_vs_hf_trainer [--quick | --smoke] [--steps N] [--repeats N]
 
 Lightning side: the course's ``SentimentClassifier`` + ``SentimentDataModule`` + ``make_trainer`` (``Trainer.fit``).
 HF side: the same ``AutoModelForSequenceClassification`` (``classifier_from(source("classifier"))``) trained by
@@ -66,19 +66,15 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
-
-from shared.course import start  # noqa: E402
-from shared.data import SentimentDataModule  # noqa: E402
-from shared.runtime import quiet_libraries, trainer_kwargs  # noqa: E402
-from shared.trainer import make_trainer  # noqa: E402
+from bench.common import EpochSeededSampler, positive, sync
+from shared.course import start
+from shared.data import SentimentDataModule
+from shared.runtime import quiet_libraries, trainer_kwargs
+from shared.trainer import make_trainer
 
 WEIGHT_DECAY, WARMUP_RATIO = 0.01, 0.1  # SentimentClassifier's defaults, passed to both sides
 LR = 2e-4  # higher than the module's 5e-5 so that 40 steps reach a real accuracy (5e-5: still at chance)
@@ -146,23 +142,6 @@ def require_hf_trainer() -> str:
     return accelerate.__version__
 
 
-class EpochSeededSampler(RandomSampler):
-    """Shuffle with a generator re-seeded to ``seed + epoch`` at every epoch: the order accelerate's
-    ``SeedableRandomSampler`` gives the HF Trainer (Lightning calls ``set_epoch`` too)."""
-
-    def __init__(self, data_source, seed: int):
-        super().__init__(data_source, generator=torch.Generator())
-        self.seed, self.epoch = seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self):
-        self.generator.manual_seed(self.seed + self.epoch)
-        yield from super().__iter__()
-        self.epoch += 1
-
-
 class FirstBatchProbe:
     """Wraps the collator (on both sides): remembers a hash of the first batch of a run (every tensor in it)."""
 
@@ -203,11 +182,6 @@ class PreparedSentiment(SentimentDataModule):
         train = self.splits["train"]
         return DataLoader(train, batch_size=self.batch_size, sampler=EpochSeededSampler(train, self.seed),
                           collate_fn=self.collate)
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 @dataclass

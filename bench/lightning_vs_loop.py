@@ -1,6 +1,6 @@
 """Benchmark: Lightning ``Trainer.fit`` vs a hand-written PyTorch training loop, same model, data and steps.
 
-    python bench/lightning_vs_loop.py [--quick | --smoke] [--steps N] [--repeats N] [--threads N]
+    python -m bench.lightning_vs_loop [--quick | --smoke] [--steps N] [--repeats N] [--threads N]
 
 This is the one place in the course with a hand-written ``zero_grad`` / ``backward`` / ``step`` loop, on purpose:
 it is the baseline that tells us what Lightning's loop costs on top of the bare minimum.
@@ -47,16 +47,13 @@ import sys
 import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, RandomSampler, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
+from bench.common import EpochSeededSampler, positive, sync
 
 VOCAB, SEQ, D_MODEL, HEADS, FF, LAYERS, CLASSES, N_SAMPLES = 1000, 32, 128, 4, 256, 2, 2, 4096
 SEED, LR = 0, 1e-3
@@ -113,24 +110,6 @@ def synthetic_data() -> TensorDataset:
     return TensorDataset(tokens, labels)
 
 
-class EpochSeededSampler(RandomSampler):
-    """Shuffle with a generator re-seeded to ``SEED + epoch`` at every epoch, so the order does not depend on how
-    often a framework calls ``iter()`` on the DataLoader (with a plain ``generator=``, Lightning's and the loop's
-    second epochs came out in different orders)."""
-
-    def __init__(self, data_source):
-        super().__init__(data_source, generator=torch.Generator())
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:  # Lightning calls this at the start of every epoch
-        self.epoch = epoch
-
-    def __iter__(self):
-        self.generator.manual_seed(SEED + self.epoch)
-        yield from super().__iter__()
-        self.epoch += 1
-
-
 def trivial_data() -> TensorDataset:
     """Features for the trivial model: 8 random numbers; label 1 when the first is positive."""
     g = torch.Generator().manual_seed(SEED)
@@ -146,17 +125,12 @@ def trivial_model() -> nn.Module:
 
 def loader(data: TensorDataset, batch_size: int) -> DataLoader:
     """The same DataLoader for both sides: same batches in the same order (seeded shuffle), no workers."""
-    return DataLoader(data, batch_size=batch_size, sampler=EpochSeededSampler(data))
+    return DataLoader(data, batch_size=batch_size, sampler=EpochSeededSampler(data, SEED))
 
 
 def fresh_model() -> TinyTransformer:
     torch.manual_seed(SEED)
     return TinyTransformer()
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def make_lightning_module(model: nn.Module, marks: list, steps: int, device: torch.device):

@@ -1,6 +1,6 @@
 """Benchmark: the course's sparse mixture of experts vs dense feed-forward layers, forward + backward.
 
-    python bench/moe.py [--quick | --smoke] [--tokens N] [--d-model D] [--d-ff F] [--experts E] [--top-k K]
+    python -m bench.moe [--quick | --smoke] [--tokens N] [--d-model D] [--d-ff F] [--experts E] [--top-k K]
                         [--threads N]
 
 Three layers on the same tokens: ``shared.moe.SparseMoE`` (E experts of size F, top-k routing), a dense SwiGLU of
@@ -12,39 +12,12 @@ The last line is machine-readable: ``moe_vs_dense_active=<MoE time / equal-activ
 """
 import argparse
 import os
-import statistics
 import sys
-import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
-
-from shared.moe import SparseMoE, SwiGLU  # noqa: E402
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def time_interleaved(fns, device, repeats, inner, budget_s=float("inf")):
-    """Median seconds per call for each fn, in interleaved rounds (at least 3; stops once ``budget_s`` is spent)."""
-    times = {name: [] for name in fns}
-    start = time.perf_counter()
-    for r in range(repeats):
-        if r >= 3 and time.perf_counter() - start > budget_s:
-            break
-        for name, fn in fns.items():
-            sync(device)
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                fn()
-            sync(device)
-            times[name].append((time.perf_counter() - t0) / inner)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+from bench.common import positive, time_interleaved
+from shared.moe import SparseMoE, SwiGLU
 
 
 def reference(moe, x):

@@ -1,7 +1,7 @@
 """Benchmark: inference latency of the fine-tuned sentiment classifier in PyTorch (eager) vs onnxruntime (fp32 and
 dynamic int8), at batch 1 and batch 32.
 
-    COURSE_PROFILE=tiny python bench/onnx_inference.py [--quick | --smoke] [--repeats N] [--threads N]
+    COURSE_PROFILE=tiny python -m bench.onnx_inference [--quick | --smoke] [--repeats N] [--threads N]
 
 Model: the week-3 classifier (``shared.finetuned``; tiny profile: fine-tuned all-MiniLM-L6-v2), exported once with
 ``shared.deploy.exported_classifier`` and quantised here with ``shared.deploy.quantize_int8``. ``--smoke`` uses a
@@ -35,9 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _cli import positive  # noqa: E402  (bench/ is on sys.path when run as a script)
+from bench.common import positive
 
 BATCHES = (1, 32)
 

@@ -18,7 +18,7 @@ from shared import data as course_data
 from shared import models as course_models
 from shared.runtime import gpu_info, headless, profile, quiet_libraries, rehearsal, seed, trainer_kwargs
 
-RELAXED = "REHEARSAL: relaxed a learned-result assert"  # counted by tools/run_course.py (make test-full)
+RELAXED = "REHEARSAL: relaxed a learned-result assert"  # counted by tools/build/run_course.py (make test-full)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
+from shared.review_patterns import PATTERNS, pattern_of  # noqa: F401  (part of this module's API)
 from shared.runtime import profile, rehearsal
 
 ASSETS = Path(__file__).parent / "assets"
@@ -28,9 +28,6 @@ IMDB_SIZES = {"train": 2000, "validation": 500, "test": 500}
 REHEARSAL_SIZES = {"train": 2000, "validation": 400, "test": 400}
 HUB_DATASETS = {"sentiment": IMDB_ID}  # every dataset id the full profile loads from the Hub
 DATASETS = ("corpus", "sentiment", "course_sentiment")
-PATTERNS = ("simple", "negation", "contrast")
-_CONTRAST = re.compile(r"\b(but|although|though|however|despite|yet|while)\b")
-_NEGATION = re.compile(r"\b(not|never|nobody|wasn't|weren't|didn't|isn't)\b")
 
 
 def corpus_path() -> Path:
@@ -84,15 +81,6 @@ def load_corpus(val_fraction: float = 0.1, seed: int = 0):
     parts = ds.train_test_split(test_size=val_fraction, seed=seed)
     parts["validation"] = parts.pop("test")
     return parts
-
-
-def pattern_of(text: str) -> str:
-    """The course set's pattern of a review: ``contrast``, ``negation`` or ``simple`` (the data card's rule)."""
-    if not isinstance(text, str):
-        raise ValueError(f"expected a review as a string; got {type(text).__name__}")
-    if _CONTRAST.search(text.lower()):
-        return "contrast"
-    return "negation" if _NEGATION.search(text.lower()) else "simple"
 
 
 def load_sentiment(course: bool = False):

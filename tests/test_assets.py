@@ -1,8 +1,8 @@
 """Checks for the generated course datasets under shared/assets/.
 
-The committed files must be exactly what ``tools/make_data.py`` produces, so
+The committed files must be exactly what ``python -m tools.data`` produces, so
 the first test re-runs the generator into a temporary folder and compares
-bytes. Run ``python tools/make_data.py`` after changing the generator.
+bytes. Run ``python -m tools.data`` after changing the generator.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from shared.review_patterns import pattern_of as pattern
+from tools.data.reviews import make_sentiment
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "shared" / "assets"
@@ -29,22 +32,10 @@ GENERATED = [
     "sentiment/README.md",
 ]
 
-# Pattern markers, kept independent of the generator on purpose.
-CONTRAST_WORDS = {"but", "although", "though", "however", "despite", "yet", "while"}
-NEGATION_WORDS = {"not", "never", "nobody", "wasn't", "weren't", "didn't", "isn't"}
 
 
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
-
-
-def pattern(text: str) -> str:
-    tokens = set(words(text))
-    if tokens & CONTRAST_WORDS:
-        return "contrast"
-    if tokens & NEGATION_WORDS:
-        return "negation"
-    return "simple"
 
 
 def read_split(name: str) -> list[dict]:
@@ -57,18 +48,36 @@ def splits() -> dict[str, list[dict]]:
     return {name: read_split(name) for name in SPLITS}
 
 
+def test_every_review_reads_back_as_the_pattern_it_was_built_from():
+    """The generator builds each review from one template family; the data card's rule (shared.review_patterns, which
+    shared.data uses) must name that family from the text alone, for every committed review."""
+    import random
+
+    from tools.data.__main__ import SEED
+    from tools.data.corpus import make_corpus
+
+    rng = random.Random(SEED)
+    make_corpus(rng)  # the corpus draws first, as in the generator
+    built = [r for rows in make_sentiment(rng).values() for r in rows]
+    committed = [r for name in SPLITS for r in read_split(name)]
+    assert [(r["text"], r["label"]) for r in built] == [(r["text"], r["label"]) for r in committed]
+    wrong = [(r["text"], r["pattern"], pattern(r["text"])) for r in built if pattern(r["text"]) != r["pattern"]]
+    assert not wrong, f"{len(wrong)} reviews read back as another pattern, e.g. {wrong[:3]}"
+
+
 def test_regeneration_is_identical(tmp_path):
     subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "make_data.py"), "--out", str(tmp_path)],
+        [sys.executable, "-m", "tools.data", "--out", str(tmp_path)],
         check=True,
         capture_output=True,
         timeout=60,
+        cwd=ROOT,
     )
     produced = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert produced == sorted(GENERATED)
     for rel in GENERATED:
         assert (ASSETS / rel).read_bytes() == (tmp_path / rel).read_bytes(), (
-            f"{rel} differs from the generator's output; run python tools/make_data.py"
+            f"{rel} differs from the generator's output; run python -m tools.data"
         )
 
 

@@ -13,7 +13,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-SCRIPTS = sorted(p for p in BENCH.glob("*.py") if not p.name.startswith("_"))
+SCRIPTS = sorted(p for p in BENCH.glob("*.py") if p.stem not in ("__init__", "common"))
 # The last line each script prints: what the README's table quotes.
 LAST_LINE = {
     "attention.py": r"mha_vs_torch=\d+\.\d{3}",
@@ -44,16 +44,8 @@ def one_thread():
 
 
 def load(name: str):
-    """A benchmark script as a module (bench/ on sys.path for its ``_cli`` helper), for in-process runs."""
-    spec = importlib.util.spec_from_file_location(f"bench_{Path(name).stem}", BENCH / name)
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(BENCH))
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
+    """A benchmark script as a module, for in-process runs."""
+    return importlib.import_module(f"bench.{Path(name).stem}")
 
 
 def test_every_benchmark_has_a_smoke_test():
@@ -78,8 +70,8 @@ def test_help_and_bad_arguments(script, capsys):
 def test_smoke_run_passes_its_checks(script):
     """The real command line, a few steps: exit status 0, checks passed, the machine-readable last line."""
     env = {**os.environ, "COURSE_PROFILE": "tiny", "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300,
-                         env=env, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-m", f"bench.{script.stem}", "--smoke"], capture_output=True, text=True,
+                         timeout=300, env=env, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     assert "FAILED" not in out.stdout + out.stderr
     assert re.fullmatch(LAST_LINE[script.name], out.stdout.splitlines()[-1]), out.stdout[-500:]

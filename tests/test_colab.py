@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import bounds, headers
+from tools.authoring import headers
+from tools.setup import bounds
 
 TORCH_ON_COLAB = "2.6.0+cu124"  # any version: the cell pins whatever torch the runtime has
 

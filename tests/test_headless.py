@@ -90,5 +90,5 @@ def test_the_harness_says_headless_explicitly():
     make = (ROOT / "Makefile").read_text()
     assert "COURSE_HEADLESS=1" in make
     assert "in_ci()" not in (ROOT / "shared" / "trainer.py").read_text()
-    run_course = (ROOT / "tools" / "run_course.py").read_text()
+    run_course = (ROOT / "tools" / "build" / "run_course.py").read_text()
     assert 'os.environ["COURSE_HEADLESS"] = "1"' in run_course

@@ -1,4 +1,4 @@
-"""tools/install.py: which installer runs, with which commands, and pip's package sources handed to uv."""
+"""tools/setup/install.py: which installer runs, with which commands, and pip's package sources handed to uv."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import install
+from tools.setup import install
 
 ROOT = Path(__file__).resolve().parent.parent
 PIP_CONFIG = """\
@@ -108,7 +108,7 @@ def test_the_lock_pins_the_torch_that_every_route_installs():
 
 
 def test_dry_run_prints_a_plan_and_installs_nothing(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "install.py"), "--dry-run", "--installer", "pip",
+    out = subprocess.run([sys.executable, "-m", "tools.setup.install", "--dry-run", "--installer", "pip",
                           "--venv", str(tmp_path / "v")], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.startswith("route: pip")
     assert not (tmp_path / "v").exists()

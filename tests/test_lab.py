@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tools import lab
+from tools.setup import lab
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +23,7 @@ def test_allow_root_only_for_root():
 
 def test_make_lab_runs_the_launcher():
     make = (ROOT / "Makefile").read_text()
-    assert "$(BIN)/python tools/lab.py $(LAB_ARGS)" in make
+    assert "$(BIN)/python -m tools.setup.lab $(LAB_ARGS)" in make
 
 
 def test_lab_starts_and_serves_the_first_notebook(tmp_path):
@@ -33,7 +33,7 @@ def test_lab_starts_and_serves_the_first_notebook(tmp_path):
     env = {**os.environ, "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "HOME": str(tmp_path)}
     args = ["--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", "--ServerApp.token=course-test"]
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "lab.py"), *args], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tools.setup.lab", *args], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}/lab/tree/{lab.FIRST}?token=course-test"
     try:

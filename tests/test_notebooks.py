@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import headers
+from tools.authoring import headers
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(ROOT.glob("week*/*.ipynb"))

@@ -27,7 +27,7 @@ HARDWARE_ENV = ("COURSE_ACCELERATOR", "COURSE_DEVICES", "COURSE_STRATEGY", "COUR
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory) -> Path:
     """A BERT with 2 layers of width 64 and a WordPiece tokenizer trained on the course's texts."""
-    from tools.stand_in_hub import bert
+    from tools.fixtures.stand_in_hub import bert
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     with torch.random.fork_rng():

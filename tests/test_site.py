@@ -1,4 +1,4 @@
-"""tools/website.py: the Sphinx project it generates from course.toml gives every notebook a page in its week's
+"""tools/build/website.py: the Sphinx project it generates from course.toml gives every notebook a page in its week's
 navigation, and its link crawler finds what is broken. The full Sphinx build and the crawl of the real site run in
 `make site` (about 10 s of CPU, longer on a loaded machine: too slow for `make test`)."""
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import website
-from tools.headers import load_course
+from tools.authoring.headers import load_course
+from tools.build import website
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,4 +104,4 @@ def test_missing_pages_are_reported(tmp_path):
 
 def test_make_site_builds_and_crawls():
     make = (ROOT / "Makefile").read_text()
-    assert "tools/website.py" in make
+    assert "-m tools.build.website" in make

@@ -1,5 +1,5 @@
-"""tools/slides.py: slide breaks from headings, what is skipped, trimmed and split, where the decks load from. (The
-decks themselves are checked in a headless browser by `make slides`, not here: that needs Chromium.)"""
+"""tools/build/slides.py: slide breaks from headings, what is skipped, trimmed and split, where the decks load
+from. (The decks themselves are checked in a headless browser by `make slides`, not here: that needs Chromium.)"""
 
 import base64
 import struct
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from tools import slides
+from tools.build import slides
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,7 +128,7 @@ def test_decks_load_everything_from_the_local_vendor_folder():
                    "jquery_url=vendor/jquery/", "mathjax_url=vendor/mathjax/MathJax.js"):
         assert option in args
     assert "http" not in args
-    template = (ROOT / "tools" / "templates" / slides.TEMPLATE / "index.html.j2").read_text()
+    template = (slides.TEMPLATES / slides.TEMPLATE / "index.html.j2").read_text()
     assert "block html_head_js_mermaidjs" in template  # the stock template imports mermaid from a CDN
     for name, parts in slides.VENDOR_FILES.items():
         assert name in slides.VENDOR and parts
@@ -136,4 +136,4 @@ def test_decks_load_everything_from_the_local_vendor_folder():
 
 def test_make_slides_builds_then_checks_in_a_browser():
     make = (ROOT / "Makefile").read_text()
-    assert "tools/slides.py" in make and "tools/check_slides.py" in make
+    assert "-m tools.build.slides" in make and "-m tools.build.check_slides" in make

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tools import headers, solutions
+from tools.authoring import headers, solutions
 
 ROOT = Path(__file__).resolve().parent.parent
-# Only the weeks whose solutions are written (tools/solutions.py, SOLVED_WEEKS); the others are pending.
+# Only the weeks whose solutions are written (tools/authoring/solutions.py, SOLVED_WEEKS); the others are pending.
 LESSONS = sorted(p for p in ROOT.glob("week*/*.ipynb") if solutions.week_of(p) in solutions.SOLVED_WEEKS)
 FORBIDDEN = {
     r"trust_remote_code\s*=\s*True": "never trust remote code",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared import data, models
-from tools import stand_in_hub
+from tools.fixtures import stand_in_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BUILDERS = {"json", "text", "csv", "parquet", "arrow", "imagefolder"}  # load_dataset of local files
@@ -31,7 +31,7 @@ def literal_ids() -> set[str]:
 def test_every_hub_id_the_course_uses_has_a_stand_in():
     used = set(models.HUB_IDS.values()) | set(data.HUB_DATASETS.values()) | literal_ids()
     covered = set(stand_in_hub.MODELS) | set(stand_in_hub.DATASETS)
-    assert used - covered == set(), f"no stand-in in tools/stand_in_hub.py for {sorted(used - covered)}"
+    assert used - covered == set(), f"no stand-in in tools/fixtures/stand_in_hub.py for {sorted(used - covered)}"
     assert covered - used == set(), f"stand-ins for ids the course no longer uses: {sorted(covered - used)}"
 
 

@@ -2,16 +2,13 @@
 two notebooks never wait on each other's build. ``make test`` runs it first; learners never need to (a notebook
 builds what it needs on first use).
 
-    python tools/prebuild.py      # for the profile COURSE_PROFILE selects
+    python -m tools.build.prebuild      # for the profile COURSE_PROFILE selects
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def artefacts() -> dict:

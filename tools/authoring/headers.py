@@ -1,9 +1,9 @@
 """Generate every notebook's header (title, Colab badge, goals, time, setup cell), the week READMEs and the
-solution notebooks' generated cells (tools/solutions.py) from one template and ``course.toml``, so 22 notebooks
-and their solutions never drift.
+solution notebooks' generated cells (tools/authoring/solutions.py) from one template and ``course.toml``, so the
+notebooks and their solutions never drift.
 
-    python tools/headers.py           # write headers, READMEs, solution skeletons (creates what a new step needs)
-    python tools/headers.py --check   # exit 1 and list what drifted
+    python -m tools.authoring.headers           # write headers, READMEs, solution skeletons (what a new step needs)
+    python -m tools.authoring.headers --check   # exit 1 and list what drifted
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from pathlib import Path
 
 import tomllib
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import solutions  # noqa: E402  (tools/ is a folder of scripts)
+from tools.authoring import solutions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HEADER_IDS = ("header", "setup")
 
 SETUP = '''\

@@ -1,8 +1,8 @@
 // Open every deck in headless Chromium, visit every slide, collect console errors, page errors and failed requests,
-// measure slides taller than the page, and screenshot a few slides. Run by tools/check_slides.py (which serves the
+// measure slides taller than the page, and screenshot a few slides. Run by tools/build/check_slides.py (which serves the
 // decks over http on 127.0.0.1 and installs playwright-core); prints one JSON report on stdout.
 //
-//   node tools/check_slides.mjs '{"playwright": ".../playwright-core", "chromium": "/usr/bin/chromium",
+//   node tools/build/check_slides.mjs '{"playwright": ".../playwright-core", "chromium": "/usr/bin/chromium",
 //                                 "base": "http://127.0.0.1:PORT", "decks": ["01_x.slides.html"],
 //                                 "shots": "build/slides/screenshots", "all": false, "width": 1280, "height": 720}'
 import fs from "node:fs";

@@ -1,15 +1,15 @@
 """Lecture slides from the executed notebooks: one reveal.js deck per notebook, everything it loads local.
 
-    python tools/slides.py [--src build] [--out build/slides] [week1 week3/10_finetune_bert_sentiment.ipynb ...]
+    python -m tools.build.slides [--src build] [--out build/slides] [week1 week3/10_finetune_bert_sentiment.ipynb ...]
 
 ``make slides`` runs it on ``make course``'s output, then checks the decks in a headless browser
-(tools/check_slides.py). The committed notebooks carry no slide metadata: a copy of each executed notebook gets
+(tools/build/check_slides.py). The committed notebooks carry no slide metadata: a copy of each executed notebook gets
 it here, from its headings.
 
 - ``#``/``##`` headings start a slide, ``###`` a subslide (below); a markdown cell with several headings is split
   at them first. Other cells continue the slide; a slide that would grow taller than the screen continues on a
   subslide below, and a code cell too tall to share a slide with its outputs shows them on the subslide below it
-  (an estimate in pixels; tools/check_slides.py measures the real heights and warns about any slide that
+  (an estimate in pixels; tools/build/check_slides.py measures the real heights and warns about any slide that
   overflows). A code cell taller than a slide scrolls inside its box.
 - The header cell is the title slide (its Colab badge becomes a plain link: the deck loads nothing remote), with
   speaker notes that give the lecture's plan (minutes from course.toml, the ``##`` sections); the setup cell and
@@ -37,11 +37,10 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from headers import load_course  # noqa: E402  (tools/ is a folder of scripts)
+from tools.authoring.headers import load_course
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "tools" / "templates"
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "tools" / "build" / "templates"
 TEMPLATE = "course-slides"
 CACHE = ROOT / ".course_cache" / "slides-vendor"
 

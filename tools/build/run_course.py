@@ -1,6 +1,6 @@
 """Execute every notebook into an output folder (outputs kept) and print: notebook, seconds, peak memory, result.
 
-    python tools/run_course.py --out build [--jobs 2] [week1 week3/10_finetune_bert_sentiment.ipynb ...]
+    python -m tools.build.run_course --out build [--jobs 2] [week1 week3/10_finetune_bert_sentiment.ipynb ...]
 
 Instructors use it to preview a lecture; CI uploads the executed notebooks as artifacts. The "result" column is
 the last line a notebook printed that starts with ``RESULT:``. In the full-profile rehearsal (``make test-full``)
@@ -21,7 +21,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def notebooks(selection: list[str]) -> list[Path]:

@@ -2,7 +2,7 @@
 page errors or failed requests (a deck that reached for the internet would fail here); a few slides are saved as
 PNGs in build/slides/screenshots/ (each deck's title slide and its first slide with a plot).
 
-    python tools/check_slides.py [--slides build/slides] [--all] [deck.slides.html ...]
+    python -m tools.build.check_slides [--slides build/slides] [--all] [deck.slides.html ...]
 
 Needs Chromium (Debian/Ubuntu: ``apt-get install chromium``; or set CHROMIUM=/path/to/chrome) and Node.js: the
 browser is driven by Node's playwright-core, installed once from the npm registry into
@@ -23,12 +23,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.build.slides import HEIGHT, WIDTH
+
+ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".course_cache" / "slides-check"
 PLAYWRIGHT = "playwright-core@1.65.1"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from slides import HEIGHT, WIDTH  # noqa: E402  (tools/ is a folder of scripts)
 
 
 def find_chromium() -> str:
@@ -105,7 +105,7 @@ def check(slides: Path, decks: list[str], all_slides: bool = False, timeout: int
     with Server(slides) as base:
         cfg = {"playwright": str(package), "chromium": chromium, "base": base, "decks": decks,
                "shots": str(shots), "all": all_slides, "width": WIDTH, "height": HEIGHT}
-        out = subprocess.run([node, str(ROOT / "tools" / "check_slides.mjs"), json.dumps(cfg)], capture_output=True,
+        out = subprocess.run([node, str(ROOT / "tools" / "build" / "check_slides.mjs"), json.dumps(cfg)], capture_output=True,
                              text=True, timeout=timeout)
     if out.returncode != 0:
         raise SystemExit(f"error: the browser check itself failed:\n{out.stderr[-3000:]}")

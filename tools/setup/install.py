@@ -1,6 +1,6 @@
 """Create the course's virtualenv and install the exact lock: uv when it is there (or can be bootstrapped), pip else.
 
-    python3 tools/install.py [--venv .venv] [--installer auto|uv|pip] [--torch-args "..."] [--dry-run]
+    python3 -m tools.setup.install [--venv .venv] [--installer auto|uv|pip] [--torch-args "..."] [--dry-run]
 
 Same guarantees on both routes: torch first at the locked version, then requirements.lock with no dependency
 resolution (--no-deps), then this package in editable mode, so nothing can pull a newer torch.
@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 UV_VERSION = "0.13.9"
 MIN_PYTHON = (3, 11)
 # pip settings that change where packages come from, and uv's equivalent flag (None: handled separately)

@@ -1,6 +1,6 @@
 """Start JupyterLab on the course (what ``make lab`` runs): register the course kernel, then open the first notebook.
 
-    .venv/bin/python tools/lab.py [extra jupyter lab arguments, e.g. --no-browser --port 8899]
+    .venv/bin/python -m tools.setup.lab [extra jupyter lab arguments, e.g. --no-browser --port 8899]
 
 As root (a Docker container, many cloud VMs) Jupyter refuses to start without ``--allow-root``; it is passed only
 when the user is root, as the Jupyter Docker images do. Jupyter prints the URL to open (with its token).
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIRST = "week1/01_environment_check.ipynb"
 KERNEL = ["-m", "ipykernel", "install", "--user", "--name", "transformers-course",
           "--display-name", "Python (transformers course)"]

@@ -1,11 +1,11 @@
 """Worked solutions that never rot: one notebook per lesson, `solutions/weekN/NN_name.ipynb`, with a generated header
 and, for every exercise of the lesson, a generated `## Exercise k` cell quoting the exercise word for word.
 
-`tools/headers.py` keeps them in line (it calls `sync` here): a new lesson gets a solution skeleton; an exercise
-whose text changed, or an exercise added or removed, makes `tools/headers.py --check` (and the tests) fail until
-the solution notebook follows. What comes after each generated cell (code that solves the exercise and asserts
-its answer) is written by hand; `tests/test_solutions.py` checks that every exercise has one and every solution
-belongs to an exercise.
+`tools/authoring/headers.py` keeps them in line (it calls `sync` here): a new lesson gets a solution skeleton; an
+exercise whose text changed, or an exercise added or removed, makes `python -m tools.authoring.headers --check` (and
+the tests) fail until the solution notebook follows. What comes after each generated cell (code that solves the
+exercise and asserts its answer) is written by hand; `tests/test_solutions.py` checks that every exercise has one
+and every solution belongs to an exercise.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import tomllib
 
 # The weeks whose solutions are written: tests/test_solutions.py checks their lessons and `make solutions` runs
-# them. The remaining weeks are pending (their lessons are still being written); tools/headers.py keeps generating
-# skeletons for every lesson, so a week joins by adding it here once its solutions pass.
+# them. The remaining weeks are pending (their lessons are still being written); tools/authoring/headers.py keeps
+# generating skeletons for every lesson, so a week joins by adding it here once its solutions pass.
 SOLVED_WEEKS = (1, 2, 3, 4, 5, 6)
 
 EXERCISES = "## Exercises"
@@ -141,7 +141,7 @@ def solved(root: Path) -> list[str]:
     return [solution_path(s) for s in course["step"] if week_of(s["path"]) in SOLVED_WEEKS and not s.get("planned")]
 
 
-if __name__ == "__main__":  # make solutions: python tools/solutions.py --solved
+if __name__ == "__main__":  # make solutions: python -m tools.authoring.solutions --solved
     if sys.argv[1:] != ["--solved"]:
-        raise SystemExit("usage: python tools/solutions.py --solved   (prints the solution notebooks to run)")
-    print(" ".join(solved(Path(__file__).resolve().parent.parent)))
+        raise SystemExit("usage: python -m tools.authoring.solutions --solved   (prints the solution notebooks to run)")
+    print(" ".join(solved(Path(__file__).resolve().parents[2])))
