@@ -236,7 +236,7 @@ class Bench:
     def __init__(self, args, seed: int, device: torch.device, precision: str, src: str, dm: PreparedSentiment):
         self.args, self.seed, self.device, self.precision, self.src, self.dm = args, seed, device, precision, src, dm
         self.amp_dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
-        from shared.modules import SentimentClassifier
+        from shared.lightning_modules import SentimentClassifier
 
         self.fused = device.type in SentimentClassifier.FUSED_DEVICES  # the AdamW kernel both sides must use
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-l-vs-hf-")
@@ -253,7 +253,7 @@ class Bench:
         import pytorch_lightning as pl
         from accelerate.utils import release_memory
 
-        from shared.modules import SentimentClassifier
+        from shared.lightning_modules import SentimentClassifier
 
         torch.manual_seed(self.seed)
         module = SentimentClassifier(self.src, lr=self.args.lr, weight_decay=WEIGHT_DECAY, warmup_ratio=WARMUP_RATIO)

@@ -1,7 +1,7 @@
 """Fine-tune the course's sentiment classifier from the command line, on one device, several GPUs or several nodes.
 
 ``LightningCLI`` over the course's own classes: ``shared.data.SentimentDataModule`` (the data) and
-``shared.modules.SentimentClassifier`` (the model). Every constructor argument of both, and of Lightning's
+``shared.lightning_modules.SentimentClassifier`` (the model). Every constructor argument of both, and of Lightning's
 ``Trainer``, is a command-line flag and a YAML key; the defaults are notebook 10's recipe for this profile
 (``shared.finetuned.sentiment_recipe``) and the course's classifier (``shared.models.source("classifier")``).
 The configs in ``scripts/configs/`` only say which hardware and which strategy:
@@ -42,7 +42,7 @@ import torch  # noqa: E402
 from pytorch_lightning.cli import LightningCLI  # noqa: E402
 
 from shared.data import SentimentDataModule  # noqa: E402
-from shared.modules import SentimentClassifier  # noqa: E402
+from shared.lightning_modules import SentimentClassifier  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 CUDA_ONLY = {"fsdp": "FSDP shards parameters, gradients and optimizer state over NCCL", "deepspeed": "DeepSpeed"}

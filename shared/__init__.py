@@ -1,14 +1,5 @@
-"""The course package: small modules that notebooks import.
-
-- ``shared.runtime``: profile (tiny/full), seed, Lightning hardware settings, run card.
-- ``shared.models``: one way to load each model the course uses, in both profiles.
-- ``shared.data``: the committed corpus and the sentiment data, as ``datasets`` and LightningDataModules.
-- ``shared.layers``: Transformer building blocks written from their formulas.
-- ``shared.modules``: reusable LightningModules (encoder forward pass, causal LM, sentiment classifier).
-- ``shared.tasks``: small synthetic sequence tasks and a switchable model for week 2.
-- ``shared.callbacks``: ``History``, the logged metrics for plots and asserts.
-- ``shared.inference``: ``predict_sentiment`` with input checks.
-- ``shared.plots``: the course's plots.
-"""
+"""The course package: the platform every notebook uses (profile, trainer, data, models, plots) at the top level,
+each lesson's own code in a module or sub-package named after its topic. The map of every module, with the notebooks
+that use it, is ``shared/README.md``."""
 
 __version__ = "0.1.0"

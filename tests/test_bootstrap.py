@@ -1,10 +1,11 @@
-"""shared.bootstrap: intervals that cover, narrow with more data, are reproducible, and a paired comparison that
+"""shared.evaluation.bootstrap: intervals that cover, narrow with more data, are reproducible, and a paired comparison
+that
 sees a difference two separate intervals would miss."""
 
 import pytest
 import torch
 
-from shared.bootstrap import bootstrap_ci, paired_bootstrap
+from shared.evaluation.bootstrap import bootstrap_ci, paired_bootstrap
 
 
 def test_interval_brackets_the_mean_and_narrows_with_more_data():

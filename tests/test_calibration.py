@@ -1,11 +1,12 @@
-"""shared.calibration: ECE equals torchmetrics' calibration error; temperature scaling recovers a known temperature
+"""shared.evaluation.calibration: ECE equals torchmetrics' calibration error; temperature scaling recovers a known
+temperature
 and never changes the predicted class; bad inputs get clear errors."""
 
 import pytest
 import torch
 from torchmetrics.classification import MulticlassCalibrationError
 
-from shared.calibration import expected_calibration_error, fit_temperature, reliability_bins
+from shared.evaluation.calibration import expected_calibration_error, fit_temperature, reliability_bins
 
 
 @pytest.mark.parametrize("seed", range(5))

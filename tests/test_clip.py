@@ -1,11 +1,13 @@
-"""shared.clip: InfoNCE and recall@1 on hand values; the tiny CLIP builds, tokenises captions and trains a step."""
+"""shared.multimodal.clip: InfoNCE and recall@1 on hand values; the tiny CLIP builds, tokenises captions and trains a
+step."""
 
 import math
 
 import pytest
 import torch
 
-from shared import clip, models, runtime, shapes
+from shared import models, runtime
+from shared.multimodal import clip, shapes
 
 
 def test_info_nce_by_hand():

@@ -1,4 +1,5 @@
-"""shared.decoding: each logits transform equals transformers' own processor on the same scores; the diversity
+"""shared.generation.decoding: each logits transform equals transformers' own processor on the same scores; the
+diversity
 measures match hand counts; GenerationModule's log-probabilities are the model's own; bad inputs are refused."""
 
 import pytest
@@ -13,8 +14,9 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from shared import decoding, models
+from shared import models
 from shared.data import text_loader
+from shared.generation import decoding
 from shared.trainer import make_trainer
 
 

@@ -1,4 +1,4 @@
-"""shared.distill: Hinton's loss by hand and in its T=1, no-label special case; students copied from the teacher's
+"""shared.distillation: Hinton's loss by hand and in its T=1, no-label special case; students copied from the teacher's
 layers; the distillation module trains the student and leaves the teacher untouched."""
 
 import math
@@ -14,7 +14,7 @@ from transformers import (
     DistilBertForSequenceClassification,
 )
 
-from shared.distill import DistillationModule, every_other_layer, hinton_loss, parameter_counts, shrink
+from shared.distillation import DistillationModule, every_other_layer, hinton_loss, parameter_counts, shrink
 from shared.trainer import make_trainer
 
 

@@ -1,4 +1,4 @@
-"""shared.dpo: the DPO loss on hand-computed values, summed completion log-probabilities equal a manual count and
+"""shared.rlhf.dpo: the DPO loss on hand-computed values, summed completion log-probabilities equal a manual count and
 ignore padding, DPOModule trains the policy and leaves the reference alone, input checks."""
 
 import math
@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 
-from shared.dpo import DPOModule, completion_logprobs, disable_dropout, dpo_loss, frozen_copy
-from shared.preference import pack, pair_loader
+from shared.models import disable_dropout
+from shared.rlhf.dpo import DPOModule, completion_logprobs, dpo_loss, frozen_copy
+from shared.rlhf.preference import pack, pair_loader
 
 
 def tiny_lm(seed=0):

@@ -1,4 +1,4 @@
-"""shared.efficiency: exact saved-tensor bytes (hand-counted), the step and gradient callbacks inside a real
+"""shared.efficiency.measure: exact saved-tensor bytes (hand-counted), the step and gradient callbacks inside a real
 Lightning fit, gradient accumulation's equivalence, per-device model-state arithmetic, input checks."""
 
 import pytest
@@ -6,14 +6,14 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from shared.efficiency import (
+from shared.efficiency.measure import (
     GradientSnapshot,
     SavedTensors,
     StepMeter,
-    disable_dropout,
     gradient_gap,
     model_state_bytes,
 )
+from shared.models import disable_dropout
 
 
 def test_saved_tensors_counts_each_storage_once_and_skips_excluded():
@@ -123,7 +123,7 @@ def test_gradient_gap_values_and_checks():
 
 def test_disable_dropout():
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5), torch.nn.Dropout(0.1))
-    assert disable_dropout(model) == 2
+    assert disable_dropout(model) is model
     assert all(m.p == 0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
     x = torch.randn(4, 2)
     assert model.training and torch.equal(model(x), model(x))

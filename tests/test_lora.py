@@ -1,11 +1,11 @@
-"""shared.lora: which weights train (hand-counted), that training starts from the pretrained model, that the
+"""shared.efficiency.lora: which weights train (hand-counted), that training starts from the pretrained model, that the
 hyperparameters rebuild the adapters, that merging changes nothing, input checks."""
 
 import pytest
 import torch
 
-from shared.lora import LoraSentimentClassifier, trainable_share
-from shared.modules import SentimentClassifier
+from shared.efficiency.lora import LoraSentimentClassifier, trainable_share
+from shared.lightning_modules import SentimentClassifier
 
 HIDDEN, LAYERS, RANK = 32, 2, 4
 

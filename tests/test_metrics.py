@@ -1,4 +1,4 @@
-"""shared.metrics and the course's evaluate modules: each equals its reference implementation (torchmetrics,
+"""shared.evaluation.metrics and the course's evaluate modules: each equals its reference implementation (torchmetrics,
 sacrebleu, rouge_score) on many random inputs, through the plain function and through evaluate.load; bad inputs
 get clear errors."""
 
@@ -13,7 +13,7 @@ from rouge_score import rouge_scorer
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 from torchmetrics.text import Perplexity
 
-from shared import metrics
+from shared.evaluation import metrics
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "barked", "at", "3.5", "o'clock", "mat,", "(really)", "-",
          "well-known", "U.S.", "$5", "10,000", "it's", "Cat", "end."]

@@ -1,4 +1,5 @@
-"""shared.modules / shared.inference: the sentiment classifier's recipe, checkpoint round trip, input checks."""
+"""shared.lightning_modules / shared.inference: the sentiment classifier's recipe, checkpoint round trip, input
+checks."""
 
 import shutil
 import warnings
@@ -12,7 +13,7 @@ from shared import data, models
 from shared.callbacks import History
 from shared.data import check_texts
 from shared.inference import predict_sentiment
-from shared.modules import SentimentClassifier, mean_pool
+from shared.lightning_modules import SentimentClassifier, mean_pool
 from shared.trainer import make_trainer
 
 

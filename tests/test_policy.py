@@ -1,10 +1,10 @@
-"""shared.policy: leave-one-out advantages and the KL estimate on hand values; RLOOModule uses manual optimisation,
+"""shared.rlhf.policy: leave-one-out advantages and the KL estimate on hand values; RLOOModule uses manual optimisation,
 moves the policy towards what the reward prefers and never the frozen parts; sampling and measuring; input checks."""
 
 import pytest
 import torch
 
-from shared.policy import RLOOModule, rloo_advantages, sequence_kl
+from shared.rlhf.policy import RLOOModule, rloo_advantages, sequence_kl
 
 
 def tiny_lm(seed=0):
@@ -46,8 +46,8 @@ def test_sequence_kl():
 def test_rloo_module_learns_the_reward_and_leaves_frozen_parts():
     from torch.utils.data import DataLoader
 
-    from shared.dpo import completion_logprobs
-    from shared.preference import pack
+    from shared.rlhf.dpo import completion_logprobs
+    from shared.rlhf.preference import pack
     from shared.trainer import make_trainer
 
     module = RLOOModule(tiny_lm(), CountsToken(), pad_id=0, k=4, beta=0.0, lr=3e-2, max_new_tokens=4)
@@ -75,7 +75,7 @@ def test_rloo_module_refuses_bad_settings():
 def test_sample_and_measure():
     from transformers import PreTrainedTokenizerFast
 
-    from shared.policy import measure, sample
+    from shared.rlhf.policy import measure, sample
 
     tokenizer = _tokenizer()
     assert isinstance(tokenizer, PreTrainedTokenizerFast)
@@ -87,7 +87,7 @@ def test_sample_and_measure():
     assert m["kl"].abs().max() < 1e-4  # the reference is the policy itself
     with pytest.raises(ValueError, match="prompt strings"):
         sample(model, tokenizer, "a b")
-    with pytest.raises(ValueError, match="output of shared.policy.sample"):
+    with pytest.raises(ValueError, match="output of shared.rlhf.policy.sample"):
         measure({}, CountsToken(), model, bool, pad_id=0)
 
 

@@ -1,4 +1,5 @@
-"""shared.preference: the true rule, pair making, the packed layout, the Bradley–Terry loss on hand values, a reward
+"""shared.rlhf.preference: the true rule, pair making, the packed layout, the Bradley–Terry loss on hand values, a
+reward
 model that reads the last real token whatever the padding, pair accuracy, input checks."""
 
 import math
@@ -6,7 +7,7 @@ import math
 import pytest
 import torch
 
-from shared.preference import (
+from shared.rlhf.preference import (
     RewardModel,
     bradley_terry_loss,
     count_word,

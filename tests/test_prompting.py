@@ -1,4 +1,5 @@
-"""shared.prompting: label-word scores with the shared prefix cached equal scoring each full prompt on its own;
+"""shared.generation.prompting: label-word scores with the shared prefix cached equal scoring each full prompt on its
+own;
 prompts follow the chat template; parsing finds exactly one label or none; bad inputs are refused."""
 
 import pytest
@@ -6,7 +7,7 @@ import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from shared import models
-from shared.prompting import chat_prompt, greedy_answers, label_logprobs, label_token_ids, parse_label
+from shared.generation.prompting import chat_prompt, greedy_answers, label_logprobs, label_token_ids, parse_label
 
 LABELS = {"negative": ["negative", "Negative"], "positive": ["positive", "Positive"]}
 

@@ -1,9 +1,10 @@
-"""shared.shapes: deterministic scenes, the held-out pairs, captions, rendering and the data module's batches."""
+"""shared.multimodal.shapes: deterministic scenes, the held-out pairs, captions, rendering and the data module's
+batches."""
 
 import pytest
 import torch
 
-from shared import shapes
+from shared.multimodal import shapes
 
 
 def test_pairs_split_every_colour_and_shape_across_seen_and_unseen():

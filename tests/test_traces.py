@@ -1,11 +1,11 @@
-"""shared.traces: questions with exact answers, a held-out split that never leaks into training, traces whose
+"""shared.agents.traces: questions with exact answers, a held-out split that never leaks into training, traces whose
 loss masks what the loop supplies."""
 
 import pytest
 
-from shared import traces
-from shared.agent import parse
-from shared.tools import calculator, word_counter
+from shared.agents import traces
+from shared.agents.loop import parse
+from shared.agents.toolkit import calculator, word_counter
 
 
 def test_tasks_have_exact_answers_their_tool_confirms():

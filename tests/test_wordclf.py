@@ -1,9 +1,10 @@
-"""shared.wordclf: the word vocabulary and the small classifier's shapes, padding and inputs."""
+"""shared.fairness.wordclf: the word vocabulary and the small classifier's shapes, padding and inputs."""
 
 import pytest
 import torch
 
-from shared.wordclf import UNK, Vocabulary, WordClassifier, words
+from shared.baselines import words
+from shared.fairness.wordclf import UNK, Vocabulary, WordClassifier
 
 
 def test_vocabulary_encode_by_hand():

@@ -13,7 +13,8 @@ import time
 
 def artefacts() -> dict:
     """What to build for this profile: name -> a function that builds it (or finds it cached) and returns a path."""
-    from shared import deploy, finetuned, models, traces
+    from shared import deploy, finetuned, models
+    from shared.agents import traces
     from shared.runtime import profile
 
     tiny = profile().name == "tiny"

@@ -12,7 +12,7 @@ critic) and keeps the gradient unbiased.
 
 Sampling happens inside ``training_step``, between the policy's updates, so the module uses Lightning's manual
 optimisation (``automatic_optimization = False``): rollout, then ``self.manual_backward(loss)`` and a step of the
-optimizer from ``self.optimizers()``. Sequences use ``shared.preference.pack``'s layout.
+optimizer from ``self.optimizers()``. Sequences use ``shared.rlhf.preference.pack``'s layout.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
-from shared.decoding import until_eos
-from shared.dpo import completion_logprobs, disable_dropout, frozen_copy
-from shared.preference import pack, positions
+from shared.generation.decoding import until_eos
+from shared.models import disable_dropout
+from shared.rlhf.dpo import completion_logprobs, frozen_copy
+from shared.rlhf.preference import pack, positions
 
 
 def rloo_advantages(rewards: torch.Tensor) -> torch.Tensor:
@@ -46,7 +47,7 @@ def sequence_kl(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> torch.Ten
 
 class RLOOModule(pl.LightningModule):
     """RLOO with a KL penalty (module docstring). Batches are left-padded prompts (``shared.data.text_loader(...,
-    padding_side="left")``); ``reward_model(packed) -> scores`` is frozen (``shared.preference.RewardModel``).
+    padding_side="left")``); ``reward_model(packed) -> scores`` is frozen (``shared.rlhf.preference.RewardModel``).
 
     Logs ``train_reward`` (reward model's mean score of the step's samples), ``train_kl`` (mean KL estimate to the
     reference, nats per completion), ``train_objective`` (reward - beta * KL) and ``train_loss``.
@@ -107,12 +108,12 @@ class RLOOModule(pl.LightningModule):
 
 def sample(model, tokenizer, prompts, n: int = 1, max_new_tokens: int = 16, batch_size: int = 64) -> dict:
     """``n`` completions per prompt sampled from ``model``'s own distribution (temperature 1, no top-k or top-p),
-    through ``trainer.predict`` (``shared.decoding.GenerationModule``).
+    through ``trainer.predict`` (``shared.generation.decoding.GenerationModule``).
 
     Returns per-prompt lists: ``prompt_ids`` (one list each), and ``tokens``, ``texts``, ``logprobs`` (``n`` each:
     completion token ids up to end-of-text, their text, the summed log-probability under ``model``)."""
     from shared.data import text_loader
-    from shared.decoding import GenerationModule
+    from shared.generation.decoding import GenerationModule
     from shared.trainer import make_trainer
 
     if isinstance(prompts, str) or not prompts or not all(isinstance(p, str) and p for p in prompts):
@@ -138,7 +139,7 @@ def measure(samples: dict, reward_model, reference, rule, pad_id: int, batch_siz
     ``log pi - log ref`` (``pi``'s log-probabilities come with the samples). Returns flat tensors ``reward``,
     ``rule`` (0/1), ``kl`` and the flat ``texts``."""
     if not {"prompt_ids", "tokens", "texts", "logprobs"} <= set(samples):
-        raise ValueError("expected the output of shared.policy.sample (prompt_ids, tokens, texts, logprobs)")
+        raise ValueError("expected the output of shared.rlhf.policy.sample (prompt_ids, tokens, texts, logprobs)")
     prompts = [p for p, row in zip(samples["prompt_ids"], samples["tokens"], strict=True) for _ in row]
     tokens = [t for row in samples["tokens"] for t in row]
     texts = [t for row in samples["texts"] for t in row]

@@ -6,7 +6,6 @@
 * ``GradientSnapshot``: a callback that keeps the gradients of the first optimizer step, as the optimizer gets
   them (after gradient accumulation, before the update).
 * ``gradient_gap``: how far two such snapshots are apart.
-* ``disable_dropout``: switch dropout off, so that two runs differ only in the technique being measured.
 * ``model_state_bytes``: per-device memory of weights, gradients and Adam state under each distributed strategy.
 
 The callbacks keep their records in ``state_dict``, so they come back from ``ddp_notebook`` workers like
@@ -166,15 +165,6 @@ def gradient_gap(a: dict, b: dict) -> dict:
     max_abs = (flat_a - flat_b).abs().max().item()
     return {"max_abs": max_abs, "max_rel": max_abs / flat_b.abs().max().clamp(min=1e-30).item(),
             "cosine": torch.nn.functional.cosine_similarity(flat_a, flat_b, dim=0).item()}
-
-
-def disable_dropout(module: torch.nn.Module) -> int:
-    """Set every ``nn.Dropout`` in ``module`` to p = 0 (Hugging Face attention reads its probability from these
-    modules too) and return how many there were. Training mode stays on, so checkpointing stays active."""
-    dropouts = [m for m in module.modules() if isinstance(m, torch.nn.Dropout)]
-    for m in dropouts:
-        m.p = 0.0
-    return len(dropouts)
 
 
 def model_state_bytes(n_params: int, strategy: str, devices: int) -> dict:

@@ -14,7 +14,7 @@ import warnings
 
 import torch
 
-from shared.modules import SentimentClassifier
+from shared.lightning_modules import SentimentClassifier
 
 
 class LoraSentimentClassifier(SentimentClassifier):

@@ -8,7 +8,7 @@
 * ``word_counter(texts)``: how many times a word occurs in the texts (one word of letters only).
 
 Every tool takes one string and returns one string; a refusal raises ``ToolError`` with a message that says what
-was expected. The agent loop (``shared.agent``) shows that message to the model as the observation.
+was expected. The agent loop (``shared.agents.loop``) shows that message to the model as the observation.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ with ``Tools: none`` it must answer directly (the same model's no-tools baseline
 observation (the fact's own sentence); at test time the loop shows what the tool really returns.
 
 Cached (``shared.cache``): ``corpus_index()`` (the corpus sentences and their MiniLM embeddings, for
-``shared.tools.Retriever``) and ``trace_lm_path()`` (the ``causal_lm`` role trained on traces with Lightning).
+``shared.agents.toolkit.Retriever``) and ``trace_lm_path()`` (the ``causal_lm`` role trained on traces with Lightning).
 """
 
 from __future__ import annotations
@@ -223,8 +223,8 @@ def trace_recipe() -> dict:
 
 def _train_trace_lm(folder: Path, recipe: dict) -> None:
     from shared.callbacks import History
+    from shared.lightning_modules import CausalLMModule
     from shared.models import load_causal_lm
-    from shared.modules import CausalLMModule
     from shared.trainer import make_trainer
 
     states = random.getstate(), torch.get_rng_state()  # the notebook's own random state is left as it was
@@ -282,7 +282,7 @@ def load_trace_lm():
 @torch.no_grad()
 def minilm_encode(texts, batch_size: int = 256) -> torch.Tensor:
     """Mean-pooled sentence embeddings from the ``encoder`` role (MiniLM in the tiny profile)."""
-    from shared.modules import mean_pool
+    from shared.lightning_modules import mean_pool
 
     if isinstance(texts, str) or not texts:
         raise ValueError("expected a non-empty list of texts")

@@ -11,7 +11,8 @@ One step of the scratchpad the model continues:
 
 ``run_agent(generate, questions, tools)`` runs many questions side by side: at every step it asks ``generate`` for
 the next reply of every episode that is still going (one batched model call), parses each reply, runs the tool it
-names (``shared.tools``: a refusal becomes an ``Error: ...`` observation, nothing is ever evaluated) and appends the
+names (``shared.agents.toolkit``: a refusal becomes an ``Error: ...`` observation, nothing is ever evaluated) and
+appends the
 observation. The loop is a ``for`` over ``max_steps``: it always ends. ``ChatAgent`` turns an instruction-tuned chat
 model into such a ``generate``; ``TextAgent`` does the same for a plain causal LM trained on traces.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from shared.tools import ToolError
+from shared.agents.toolkit import ToolError
 
 ACTION = re.compile(r"Action:\s*([A-Za-z_]\w*)\s*\[([^\]\n]*)\]")
 ANSWER = re.compile(r"Answer:[ \t]*([^\n]*)")
@@ -161,7 +162,7 @@ class ChatAgent(_Generator):
 
 class TextAgent(_Generator):
     """A plain causal LM trained on traces in the format ``<header>Question: ...\\n<scratchpad>``; the header (e.g.
-    ``"Tools: calculator, search\\n"``, see ``shared.traces.header``) tells the model which tools it may call."""
+    ``"Tools: calculator, search\\n"``, see ``shared.agents.traces.header``) tells the model which tools it may call."""
 
     def __init__(self, model, tokenizer, header: str = "", max_new_tokens: int = 40):
         super().__init__(model, tokenizer, max_new_tokens)

@@ -1,6 +1,6 @@
 """Evaluation metrics written from their definitions, plus the folders of the ``evaluate`` modules that wrap them.
 
-The course ships its metric modules as local scripts (``shared/metric_modules/<name>/<name>.py``):
+The course ships its metric modules as local scripts (``shared/evaluation/metric_modules/<name>/<name>.py``):
 ``evaluate.load(metric_path("bleu"))`` works offline, where ``evaluate.load("bleu")`` would fetch a script from the
 Hub. Each module's ``_compute`` calls the function here, and the tests check each one against a reference
 implementation: accuracy and F1 against torchmetrics, perplexity against ``torchmetrics.text.Perplexity``, BLEU

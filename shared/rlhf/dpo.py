@@ -7,10 +7,10 @@ log-probability of a completion's tokens::
     loss = -log sigmoid( beta * [ (log pi(y_w|x) - log ref(y_w|x)) - (log pi(y_l|x) - log ref(y_l|x)) ] )
 
 ``beta * (log pi(y|x) - log ref(y|x))`` is DPO's *implicit reward*: the loss is the Bradley–Terry loss of
-``shared.preference`` applied to it, and its optimum is the policy that maximises that reward with a KL penalty
+``shared.rlhf.preference`` applied to it, and its optimum is the policy that maximises that reward with a KL penalty
 ``beta`` to the reference. ``beta`` small: the policy may move far from the reference; large: it stays close.
 
-Sequences use ``shared.preference.pack``'s layout (left-padded prompt, right-padded completion).
+Sequences use ``shared.rlhf.preference.pack``'s layout (left-padded prompt, right-padded completion).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import copy
 import pytorch_lightning as pl
 import torch
 
-from shared.preference import bradley_terry_loss
+from shared.models import disable_dropout
+from shared.rlhf.preference import bradley_terry_loss
 
 
 def completion_logprobs(model, batch: dict, per_token: bool = False) -> torch.Tensor:
@@ -28,7 +29,7 @@ def completion_logprobs(model, batch: dict, per_token: bool = False) -> torch.Te
     ``per_token=True`` each completion token's log-probability (batch, C), 0 at padding."""
     keys = {"input_ids", "attention_mask", "completion_mask"}
     if not isinstance(batch, dict) or not keys <= set(batch):
-        raise ValueError(f"expected a packed batch with {sorted(keys)} (shared.preference.pack); got "
+        raise ValueError(f"expected a packed batch with {sorted(keys)} (shared.rlhf.preference.pack); got "
                          f"{sorted(batch) if isinstance(batch, dict) else type(batch).__name__}")
     ids, mask, keep = batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
     width = keep.size(1)
@@ -55,18 +56,6 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
     return bradley_terry_loss(beta * (policy_chosen - ref_chosen), beta * (policy_rejected - ref_rejected))
 
 
-def disable_dropout(model: torch.nn.Module) -> torch.nn.Module:
-    """Set every dropout probability to 0, so that training-mode log-probabilities equal evaluation-mode ones (the
-    policy, its reference and its samples must agree on what ``log pi`` is)."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    for name in ("resid_pdrop", "embd_pdrop", "attn_pdrop", "attention_dropout", "hidden_dropout"):
-        if hasattr(getattr(model, "config", None), name):
-            setattr(model.config, name, 0.0)
-    return model
-
-
 def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
     """A deep copy in eval mode with every parameter frozen: the reference model."""
     ref = copy.deepcopy(model).eval()
@@ -76,7 +65,7 @@ def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
 
 
 class DPOModule(pl.LightningModule):
-    """Trains ``policy`` (a causal LM) with ``dpo_loss`` on ``shared.preference.pair_loader`` batches, against a
+    """Trains ``policy`` (a causal LM) with ``dpo_loss`` on ``shared.rlhf.preference.pair_loader`` batches, against a
     frozen copy taken when the module is built (or ``reference``). Dropout is switched off in both.
 
     Logs ``train_loss``, ``train_acc`` (the share of pairs whose implicit reward ranks chosen first) and

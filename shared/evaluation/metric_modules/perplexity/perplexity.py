@@ -1,13 +1,14 @@
-"""Perplexity from token log-probabilities as an ``evaluate`` module (``shared.metrics.perplexity``).
+"""Perplexity from token log-probabilities as an ``evaluate`` module (``shared.evaluation.metrics.perplexity``).
 
 Unlike the Hub's ``perplexity`` module, this one does not load a model: it takes what any model gives, each
-text's token log-probabilities (``shared.metrics.token_logprobs``), so models with different tokenizers can be
+text's token log-probabilities (``shared.evaluation.metrics.token_logprobs``), so models with different tokenizers can
+be
 compared per word (``units``)."""
 
 import datasets
 import evaluate
 
-from shared.metrics import perplexity
+from shared.evaluation.metrics import perplexity
 
 _DOC = """Args: predictions (list of lists of float): each text's token log-probabilities (natural log);
 units (list of int, optional): what to normalise each text by (default: its number of tokens).

@@ -7,7 +7,7 @@ from a large teacher's softened predictions as well as from the labels.
 * ``shrink``: a student with a subset of the teacher's layers, copied from it (DistilBERT took one layer in two).
 * ``parameter_counts``: total, embedding and non-embedding parameters.
 * ``DistillationModule``: trains a student with ``hinton_loss`` (or with labels only, ``teacher=None``), with the
-  same optimiser recipe as ``shared.modules.SentimentClassifier``.
+  same optimiser recipe as ``shared.lightning_modules.SentimentClassifier``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shared.modules import SentimentClassifier
+from shared.lightning_modules import SentimentClassifier
 
 
 def hinton_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor | None = None,

@@ -1,9 +1,9 @@
-"""Accuracy and macro-F1 as an ``evaluate`` module (the formulas: ``shared.metrics.accuracy_f1``)."""
+"""Accuracy and macro-F1 as an ``evaluate`` module (the formulas: ``shared.evaluation.metrics.accuracy_f1``)."""
 
 import datasets
 import evaluate
 
-from shared.metrics import accuracy_f1
+from shared.evaluation.metrics import accuracy_f1
 
 _DOC = """Args: predictions (list of int), references (list of int), num_classes (int, optional).
 Returns: accuracy, f1 (macro average over the classes that occur)."""

@@ -6,25 +6,16 @@ mean of the contextual vectors, a linear head.
 
 from __future__ import annotations
 
-import re
-
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from shared.baselines import words
 from shared.layers import SinusoidalPositionalEncoding, TokenEmbedding, TransformerBlock
 
-_WORDS = re.compile(r"[a-z']+|[.,!?]")
 PAD, UNK = 0, 1
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words and punctuation marks."""
-    if not isinstance(text, str):
-        raise ValueError(f"expected a text as a string; got {type(text).__name__}")
-    return _WORDS.findall(text.lower())
 
 
 class Vocabulary:
@@ -33,7 +24,7 @@ class Vocabulary:
     def __init__(self, texts):
         self.ids = {"[pad]": PAD, "[unk]": UNK}
         for text in texts:
-            for w in words(text):
+            for w in words(text, punctuation=True):
                 self.ids.setdefault(w, len(self.ids))
         if len(self.ids) == 2:
             raise ValueError("expected training texts with at least one word")
@@ -43,7 +34,7 @@ class Vocabulary:
 
     def encode(self, texts, max_len: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
         """``(ids, mask)``, both (n, L) with L the longest text (at most ``max_len``); mask True on real words."""
-        rows = [[self.ids.get(w, UNK) for w in words(t)][:max_len] for t in texts]
+        rows = [[self.ids.get(w, UNK) for w in words(t, punctuation=True)][:max_len] for t in texts]
         if not rows or min(map(len, rows)) == 0:
             raise ValueError("expected a non-empty list of texts, each with at least one word")
         ids = torch.zeros(len(rows), max(map(len, rows)), dtype=torch.long)

@@ -1,9 +1,9 @@
-"""ROUGE-1/2/L as an ``evaluate`` module (the formulas, equal to rouge_score's: ``shared.metrics.rouge``)."""
+"""ROUGE-1/2/L as an ``evaluate`` module (the formulas, equal to rouge_score's: ``shared.evaluation.metrics.rouge``)."""
 
 import datasets
 import evaluate
 
-from shared.metrics import rouge
+from shared.evaluation.metrics import rouge
 
 _CITATION = "Lin (2004). ROUGE: a package for automatic evaluation of summaries. ACL workshop."
 _DOC = """Args: predictions (list of str), references (list of str).

@@ -1,9 +1,9 @@
-"""Corpus BLEU as an ``evaluate`` module (the formulas, equal to sacrebleu's: ``shared.metrics.bleu``)."""
+"""Corpus BLEU as an ``evaluate`` module (the formulas, equal to sacrebleu's: ``shared.evaluation.metrics.bleu``)."""
 
 import datasets
 import evaluate
 
-from shared.metrics import bleu
+from shared.evaluation.metrics import bleu
 
 _CITATION = """Papineni, Roukos, Ward and Zhu (2002). BLEU: a method for automatic evaluation of machine
 translation. ACL. Post (2018). A call for clarity in reporting BLEU scores. WMT."""

@@ -1,0 +1,1 @@
+"""Decoding and prompting (notebooks 12 and 14): logits transforms, generation and prompts."""
