@@ -8,6 +8,7 @@ compute the same thing: the timed calls' outputs and input gradients must match 
 run fails with exit status 1 and prints no ratio). The last line is machine-readable:
 ``mha_vs_torch=<ours / torch time>`` (target: <= 1.05).
 """
+
 import argparse
 import sys
 
@@ -39,10 +40,14 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="fewer repeats (< 15 s on 2 CPU cores)")
-    sizes.add_argument("--smoke", action="store_true",
-                       help="one call per side after one warm-up call: runs the checks, no timing value")
-    parser.add_argument("--threads", type=positive(1), default=None,
-                        help="torch.set_num_threads (default: leave torch's setting alone)")
+    sizes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one call per side after one warm-up call: runs the checks, no timing value",
+    )
+    parser.add_argument(
+        "--threads", type=positive(1), default=None, help="torch.set_num_threads (default: leave torch's setting alone)"
+    )
     return parser.parse_args(argv)
 
 
@@ -52,8 +57,9 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     B, L, D, H = 8, 128, 256, 8
-    repeats, inner, warmup, budget_s = ((1, 1, 1, 0.0) if args.smoke else (7, 5, 5, 4.0) if args.quick
-                                        else (21, 10, 20, float("inf")))
+    repeats, inner, warmup, budget_s = (
+        (1, 1, 1, 0.0) if args.smoke else (7, 5, 5, 4.0) if args.quick else (21, 10, 20, float("inf"))
+    )
     torch.manual_seed(0)
 
     theirs = torch.nn.MultiheadAttention(D, H, batch_first=True).to(device)
@@ -92,8 +98,10 @@ def main(argv=None):
     # the very calls we time, checked before we time them
     problems = [f"{label}: {p}" for label, fns in pairs.items() if (p := same_results(fns, inputs[label]))]
     if problems:
-        sys.exit("FAILED: the two sides do not compute the same thing, so no ratio is reported:\n"
-                 + "\n".join(f"  - {p}" for p in problems))
+        sys.exit(
+            "FAILED: the two sides do not compute the same thing, so no ratio is reported:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
     results = {}
     for label, fns in pairs.items():
         for fn in fns.values():
@@ -101,8 +109,10 @@ def main(argv=None):
                 fn()
         results[label] = time_interleaved(fns, device, repeats, inner, budget_s)
 
-    print(f"device={device} threads={torch.get_num_threads()} B={B} L={L} d_model={D} heads={H} "
-          f"rounds<={repeats}x{inner} calls (forward+backward, median ms per call)")
+    print(
+        f"device={device} threads={torch.get_num_threads()} B={B} L={L} d_model={D} heads={H} "
+        f"rounds<={repeats}x{inner} calls (forward+backward, median ms per call)"
+    )
     print(f"{'implementation':<34}{'ms':>9}{'ratio':>9}")
     for timings in results.values():
         (name_a, t_a), (name_b, t_b) = timings.items()

@@ -88,29 +88,53 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="1 repeat of 16 steps (under ~60 s on 2 CPU cores)")
-    sizes.add_argument("--smoke", action="store_true",
-                       help="a few seconds of work that still runs every check: 1 repeat of 3 steps, no warm-up, "
-                            "batch 8, max_length 32, 64 validation examples (the tests use it; no timing value)")
-    parser.add_argument("--steps", type=positive(SKIP + 1),
-                        help="optimiser steps per run (default 40, quick 16, smoke 3)")
+    sizes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a few seconds of work that still runs every check: 1 repeat of 3 steps, no warm-up, "
+        "batch 8, max_length 32, 64 validation examples (the tests use it; no timing value)",
+    )
+    parser.add_argument(
+        "--steps", type=positive(SKIP + 1), help="optimiser steps per run (default 40, quick 16, smoke 3)"
+    )
     parser.add_argument("--repeats", type=positive(1), help="timed runs per side, interleaved (default 3, quick 1)")
-    parser.add_argument("--warmup-runs-steps", type=positive(0), default=None,
-                        help="steps of the untimed warm-up run per side (default 3, quick 2, smoke 0 = no warm-up)")
+    parser.add_argument(
+        "--warmup-runs-steps",
+        type=positive(0),
+        default=None,
+        help="steps of the untimed warm-up run per side (default 3, quick 2, smoke 0 = no warm-up)",
+    )
     parser.add_argument("--batch-size", type=positive(1), help="default 16 (smoke 8)")
     parser.add_argument("--max-length", type=positive(8), help="default 64 (smoke 32)")
-    parser.add_argument("--val-examples", type=positive(1),
-                        help="validation examples for the accuracy (default all 400; smoke 64)")
+    parser.add_argument(
+        "--val-examples", type=positive(1), help="validation examples for the accuracy (default all 400; smoke 64)"
+    )
     parser.add_argument("--lr", type=float, default=LR, help=f"peak learning rate, both sides (default {LR})")
-    parser.add_argument("--clip", type=float, default=CLIP,
-                        help=f"gradient-norm clipping on both sides (default {CLIP}, HF's default; 0 = off)")
-    parser.add_argument("--max-head-drift", type=float, default=0.01,
-                        help="largest allowed difference between the two trained heads, as a fraction of how far "
-                             "training moved the head (default 0.01; on CPU ~1e-9 or 0)")
-    parser.add_argument("--hf-defaults", action="store_true",
-                        help="HF Trainer as an HF user gets it (FLOP estimate, its gc not matched): not like for "
-                             "like; reported as lightning_vs_hf_defaults_throughput=")
-    parser.add_argument("--threads", type=positive(1), default=None,
-                        help="torch.set_num_threads for both sides (default: leave torch's setting alone)")
+    parser.add_argument(
+        "--clip",
+        type=float,
+        default=CLIP,
+        help=f"gradient-norm clipping on both sides (default {CLIP}, HF's default; 0 = off)",
+    )
+    parser.add_argument(
+        "--max-head-drift",
+        type=float,
+        default=0.01,
+        help="largest allowed difference between the two trained heads, as a fraction of how far "
+        "training moved the head (default 0.01; on CPU ~1e-9 or 0)",
+    )
+    parser.add_argument(
+        "--hf-defaults",
+        action="store_true",
+        help="HF Trainer as an HF user gets it (FLOP estimate, its gc not matched): not like for "
+        "like; reported as lightning_vs_hf_defaults_throughput=",
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive(1),
+        default=None,
+        help="torch.set_num_threads for both sides (default: leave torch's setting alone)",
+    )
     args = parser.parse_args(argv)
     if not args.lr > 0:
         parser.error(f"argument --lr: {args.lr} is not a positive learning rate")
@@ -119,10 +143,11 @@ def parse_args(argv=None):
     if not args.max_head_drift >= 0:
         parser.error(f"argument --max-head-drift: {args.max_head_drift} is negative; expected a fraction >= 0")
     size = "smoke" if args.smoke else "quick" if args.quick else "default"
-    defaults = {"default": dict(steps=40, repeats=3, warmup_runs_steps=3, batch_size=16, max_length=64),
-                "quick": dict(steps=16, repeats=1, warmup_runs_steps=2, batch_size=16, max_length=64),
-                "smoke": dict(steps=3, repeats=1, warmup_runs_steps=0, batch_size=8, max_length=32,
-                              val_examples=64)}[size]
+    defaults = {
+        "default": dict(steps=40, repeats=3, warmup_runs_steps=3, batch_size=16, max_length=64),
+        "quick": dict(steps=16, repeats=1, warmup_runs_steps=2, batch_size=16, max_length=64),
+        "smoke": dict(steps=3, repeats=1, warmup_runs_steps=0, batch_size=8, max_length=32, val_examples=64),
+    }[size]
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -135,8 +160,10 @@ def require_hf_trainer() -> str:
 
     minimum = getattr(import_utils, "ACCELERATE_MIN_VERSION", "1.1.0")
     if not import_utils.is_accelerate_available(minimum):
-        sys.exit(f"error: transformers.Trainer needs accelerate>={minimum}, which is not installed here.\n"
-                 f"       Install it with: pip install 'accelerate>={minimum}'  (tested with accelerate 1.15.0)")
+        sys.exit(
+            f"error: transformers.Trainer needs accelerate>={minimum}, which is not installed here.\n"
+            f"       Install it with: pip install 'accelerate>={minimum}'  (tested with accelerate 1.15.0)"
+        )
     import accelerate
 
     return accelerate.__version__
@@ -180,8 +207,9 @@ class PreparedSentiment(SentimentDataModule):
 
     def train_dataloader(self):
         train = self.splits["train"]
-        return DataLoader(train, batch_size=self.batch_size, sampler=EpochSeededSampler(train, self.seed),
-                          collate_fn=self.collate)
+        return DataLoader(
+            train, batch_size=self.batch_size, sampler=EpochSeededSampler(train, self.seed), collate_fn=self.collate
+        )
 
 
 @dataclass
@@ -241,8 +269,9 @@ class Bench:
         self.fused = device.type in SentimentClassifier.FUSED_DEVICES  # the AdamW kernel both sides must use
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-l-vs-hf-")
 
-    def _finish(self, model, t0: tuple, clock: Clock, steps: int, steps_done: int, evaluate: bool,
-                head_init: torch.Tensor) -> Result:
+    def _finish(
+        self, model, t0: tuple, clock: Clock, steps: int, steps_done: int, evaluate: bool, head_init: torch.Tensor
+    ) -> Result:
         sync(self.device)
         fit_s, cpu_s = time.perf_counter() - t0[0], time.process_time() - t0[1]
         acc = accuracy(model, self.dm.val_dataloader(), self.device, self.amp_dtype) if evaluate else float("nan")
@@ -279,11 +308,22 @@ class Bench:
         t0 = time.perf_counter(), time.process_time()
         if not self.args.hf_defaults:
             release_memory()  # HF's train() starts with accelerator.free_memory(), which is this call
-        trainer = make_trainer(devices=1, strategy="auto", precision=self.precision, max_steps=steps,
-                               logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                               enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-                               default_root_dir=self.tmp.name, callbacks=callbacks,
-                               gradient_clip_val=self.args.clip or None, gradient_clip_algorithm="norm")
+        trainer = make_trainer(
+            devices=1,
+            strategy="auto",
+            precision=self.precision,
+            max_steps=steps,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+            default_root_dir=self.tmp.name,
+            callbacks=callbacks,
+            gradient_clip_val=self.args.clip or None,
+            gradient_clip_algorithm="norm",
+        )
         trainer.fit(module, datamodule=self.dm)
         return self._finish(module.model, t0, clock, steps, trainer.global_step, evaluate, head_init)
 
@@ -311,16 +351,38 @@ class Bench:
         gc.collect()  # same heap state for both sides before the clock starts (untimed)
         t0 = time.perf_counter(), time.process_time()
         args = TrainingArguments(
-            output_dir=self.tmp.name, max_steps=steps, per_device_train_batch_size=self.args.batch_size,
-            learning_rate=self.args.lr, weight_decay=WEIGHT_DECAY, warmup_steps=int(WARMUP_RATIO * steps),
-            lr_scheduler_type="linear", optim="adamw_torch_fused" if self.fused else "adamw_torch", adam_beta1=0.9,
-            adam_beta2=0.999, adam_epsilon=1e-8,
-            max_grad_norm=self.args.clip, gradient_accumulation_steps=1, seed=self.seed, data_seed=self.seed,
-            report_to=[], save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True,
-            dataloader_pin_memory=False, dataloader_num_workers=0, **HF_PRECISION[self.precision])
+            output_dir=self.tmp.name,
+            max_steps=steps,
+            per_device_train_batch_size=self.args.batch_size,
+            learning_rate=self.args.lr,
+            weight_decay=WEIGHT_DECAY,
+            warmup_steps=int(WARMUP_RATIO * steps),
+            lr_scheduler_type="linear",
+            optim="adamw_torch_fused" if self.fused else "adamw_torch",
+            adam_beta1=0.9,
+            adam_beta2=0.999,
+            adam_epsilon=1e-8,
+            max_grad_norm=self.args.clip,
+            gradient_accumulation_steps=1,
+            seed=self.seed,
+            data_seed=self.seed,
+            report_to=[],
+            save_strategy="no",
+            eval_strategy="no",
+            logging_strategy="no",
+            disable_tqdm=True,
+            dataloader_pin_memory=False,
+            dataloader_num_workers=0,
+            **HF_PRECISION[self.precision],
+        )
         trainer_class = Trainer if self.args.hf_defaults else NoFlopsTrainer
-        trainer = trainer_class(model=model, args=args, train_dataset=self.dm.splits["train"],
-                                data_collator=self.dm.collate, callbacks=[Tick()])
+        trainer = trainer_class(
+            model=model,
+            args=args,
+            train_dataset=self.dm.splits["train"],
+            data_collator=self.dm.collate,
+            callbacks=[Tick()],
+        )
         trainer.train()
         result = self._finish(model, t0, clock, steps, trainer.state.global_step, evaluate, head_init)
         self._check_hf_optimizer(trainer.optimizer, model, fused=self.fused)
@@ -334,8 +396,10 @@ class Bench:
         ours = {id(p) for p in model.parameters() if p.requires_grad and p.ndim >= 2}
         inner = optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer
         if hf_decay != ours or not isinstance(inner, torch.optim.AdamW) or bool(inner.defaults.get("fused")) != fused:
-            sys.exit("FAILED: the HF Trainer's optimiser differs from SentimentClassifier's (decay groups, class or "
-                     "fused kernel); the comparison would not be like for like, so no ratio is reported")
+            sys.exit(
+                "FAILED: the HF Trainer's optimiser differs from SentimentClassifier's (decay groups, class or "
+                "fused kernel); the comparison would not be like for like, so no ratio is reported"
+            )
 
 
 def median(values):
@@ -362,22 +426,28 @@ def fairness(results: dict[str, list[Result]], steps: int, max_head_drift: float
         moved = max(moved, float((lt.head_after - lt.head_init).abs().max()))
     relative = drift / moved if moved > 0 else (0.0 if drift == 0 else float("inf"))
     if not relative <= max_head_drift:
-        problems.append(f"the trained heads differ by {drift:.2e}, {relative:.1%} of how far training moved the head "
-                        f"({moved:.2e}); allowed: {max_head_drift:.1%}")
+        problems.append(
+            f"the trained heads differ by {drift:.2e}, {relative:.1%} of how far training moved the head "
+            f"({moved:.2e}); allowed: {max_head_drift:.1%}"
+        )
     acc_diff = abs(median([r.acc for r in lightning]) - median([r.acc for r in hf])) * 100
     if not acc_diff <= MAX_ACC_DIFF_POINTS:
         problems.append(f"validation accuracies differ by {acc_diff:.2f} points (allowed {MAX_ACC_DIFF_POINTS})")
-    summary = (f"checks: same initial head={same_head}  same first batch={len(batches) == 1}  steps={done}  "
-               f"max |head_L - head_H| after training={drift:.2e} ({relative:.2%} of the head's movement "
-               f"{moved:.2e})  acc diff={acc_diff:.2f} points")
+    summary = (
+        f"checks: same initial head={same_head}  same first batch={len(batches) == 1}  steps={done}  "
+        f"max |head_L - head_H| after training={drift:.2e} ({relative:.2%} of the head's movement "
+        f"{moved:.2e})  acc diff={acc_diff:.2f} points"
+    )
     return problems, summary
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     if torch.cuda.is_available() and torch.cuda.device_count() > 1:
-        sys.exit("error: more than one GPU is visible; the HF Trainer would use DataParallel over all of them "
-                 "while Lightning uses one. Run with CUDA_VISIBLE_DEVICES=<one id>.")
+        sys.exit(
+            "error: more than one GPU is visible; the HF Trainer would use DataParallel over all of them "
+            "while Lightning uses one. Run with CUDA_VISIBLE_DEVICES=<one id>."
+        )
     accelerate_version = require_hf_trainer()
     run = start(models=("classifier",), data=("sentiment",))
     quiet_libraries(tips=True, progress_bars=True)
@@ -388,8 +458,10 @@ def main(argv=None) -> None:
 
     precision = trainer_kwargs(devices=1, strategy="auto")["precision"]
     if precision not in HF_PRECISION:
-        sys.exit(f"error: precision {precision!r} has no HF Trainer equivalent here; expected one of "
-                 f"{', '.join(HF_PRECISION)} (set COURSE_PRECISION)")
+        sys.exit(
+            f"error: precision {precision!r} has no HF Trainer equivalent here; expected one of "
+            f"{', '.join(HF_PRECISION)} (set COURSE_PRECISION)"
+        )
     device = torch.device("cuda" if trainer_kwargs(devices=1)["accelerator"] in ("gpu", "cuda") else "cpu")
     if device.type == "cpu" and torch.cuda.is_available():
         sys.exit("error: COURSE_ACCELERATOR asks for the CPU but the HF Trainer would use the GPU; unset it")
@@ -397,14 +469,17 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     src = source("classifier")
-    dm = PreparedSentiment(AutoTokenizer.from_pretrained(src), args.batch_size, args.max_length, run.seed,
-                           args.val_examples)
+    dm = PreparedSentiment(
+        AutoTokenizer.from_pretrained(src), args.batch_size, args.max_length, run.seed, args.val_examples
+    )
     train_size = len(dm.splits["train"])
     mode = "HF defaults (not like for like)" if args.hf_defaults else "like for like"
-    print(f"device={device} precision={precision} threads={threads} load={os.getloadavg()[0]:.2f} "
-          f"accelerate={accelerate_version} mode={mode} clip={args.clip} "
-          f"steps={args.steps} batch={args.batch_size} max_length={args.max_length} repeats={args.repeats} "
-          f"(interleaved L,H,...) train={train_size} val={len(dm.splits['validation'])}")
+    print(
+        f"device={device} precision={precision} threads={threads} load={os.getloadavg()[0]:.2f} "
+        f"accelerate={accelerate_version} mode={mode} clip={args.clip} "
+        f"steps={args.steps} batch={args.batch_size} max_length={args.max_length} repeats={args.repeats} "
+        f"(interleaved L,H,...) train={train_size} val={len(dm.splits['validation'])}"
+    )
     bench = Bench(args, run.seed, device, precision, src, dm)
 
     if args.warmup_runs_steps:
@@ -415,15 +490,20 @@ def main(argv=None) -> None:
         for name in results:
             res = bench.lightning(args.steps) if name == "Lightning" else bench.hf(args.steps)
             results[name].append(res)
-            print(f"  repeat {r + 1}/{args.repeats} {name:<10} fit {res.fit_s:6.2f} s  "
-                  f"{args.steps * args.batch_size / res.fit_s:7.1f} samples/s  steady {res.steady_sps:7.1f} "
-                  f"samples/s  cpu {res.cpu_s:6.2f} s  val_acc {res.acc:.4f}", flush=True)
+            print(
+                f"  repeat {r + 1}/{args.repeats} {name:<10} fit {res.fit_s:6.2f} s  "
+                f"{args.steps * args.batch_size / res.fit_s:7.1f} samples/s  steady {res.steady_sps:7.1f} "
+                f"samples/s  cpu {res.cpu_s:6.2f} s  val_acc {res.acc:.4f}",
+                flush=True,
+            )
 
     problems, summary = fairness(results, args.steps, args.max_head_drift)
     print(f"{summary}  threads after={torch.get_num_threads()}")
     if problems:
-        sys.exit("FAILED: the two sides did not do the same work, so no ratio is reported:\n"
-                 + "\n".join(f"  - {p}" for p in problems))
+        sys.exit(
+            "FAILED: the two sides did not do the same work, so no ratio is reported:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
 
     samples = args.steps * args.batch_size
     rows = {}
@@ -431,16 +511,26 @@ def main(argv=None) -> None:
         fit_s = median([r.fit_s for r in rs])
         # start-up + tear-down: what the fit took beyond its steps at the steady-state rate
         fixed_s = median([r.fit_s - samples / r.steady_sps for r in rs])
-        rows[name] = (fit_s, samples / fit_s, median([r.steady_sps for r in rs]), fixed_s,
-                      median([r.cpu_s for r in rs]), median([r.acc for r in rs]))
-    print(f"{'trainer':<12}{'fit s':>9}{'samples/s':>11}{'steady/s':>10}{'fixed s':>9}{'cpu s':>8}{'val acc':>9}"
-          f"   (medians of {args.repeats})")
+        rows[name] = (
+            fit_s,
+            samples / fit_s,
+            median([r.steady_sps for r in rs]),
+            fixed_s,
+            median([r.cpu_s for r in rs]),
+            median([r.acc for r in rs]),
+        )
+    print(
+        f"{'trainer':<12}{'fit s':>9}{'samples/s':>11}{'steady/s':>10}{'fixed s':>9}{'cpu s':>8}{'val acc':>9}"
+        f"   (medians of {args.repeats})"
+    )
     for name, (fit_s, sps, steady, fixed_s, cpu_s, acc) in rows.items():
         print(f"{name:<12}{fit_s:>9.2f}{sps:>11.1f}{steady:>10.1f}{fixed_s:>9.2f}{cpu_s:>8.2f}{acc:>9.4f}")
     (_, sps_l, steady_l, _, cpu_l, acc_l), (_, sps_h, steady_h, _, cpu_h, acc_h) = rows.values()
     paired = median([h.fit_s / lt.fit_s for lt, h in zip(results["Lightning"], results["HF Trainer"], strict=True)])
-    print(f"Lightning / HF: steady-state samples/s {steady_l / steady_h:.3f}, CPU-time throughput {cpu_h / cpu_l:.3f}, "
-          f"median of per-repeat fit-throughput ratios {paired:.3f}")
+    print(
+        f"Lightning / HF: steady-state samples/s {steady_l / steady_h:.3f}, CPU-time throughput {cpu_h / cpu_l:.3f}, "
+        f"median of per-repeat fit-throughput ratios {paired:.3f}"
+    )
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}  (this machine is shared; high load = noisy)")
     key = "lightning_vs_hf_defaults_throughput" if args.hf_defaults else "lightning_vs_hf_throughput"
     print(f"{key}={sps_l / sps_h:.3f} acc_diff_points={abs(acc_l - acc_h) * 100:.2f}")

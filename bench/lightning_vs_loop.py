@@ -66,26 +66,41 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="3 repeats of 60 steps (under ~30 s on 2 CPU cores)")
-    sizes.add_argument("--smoke", action="store_true",
-                       help="a few seconds of work that still runs every check: 1 repeat of 6 steps, overhead fits "
-                            "of 6 and 12 steps (the tests use it; no timing value)")
-    parser.add_argument("--steps", type=positive(SKIP + 1),
-                        help="optimiser steps per run (default 200, quick 60, smoke 6)")
-    parser.add_argument("--repeats", type=positive(1),
-                        help="timed runs per side, interleaved (default 5, quick 3, smoke 1)")
-    parser.add_argument("--overhead-steps", type=positive(SKIP + 1), nargs=2, metavar=("SHORT", "LONG"),
-                        help="steps of the short and the long trivial-model fit (default 50 250, smoke 6 12)")
+    sizes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a few seconds of work that still runs every check: 1 repeat of 6 steps, overhead fits "
+        "of 6 and 12 steps (the tests use it; no timing value)",
+    )
+    parser.add_argument(
+        "--steps", type=positive(SKIP + 1), help="optimiser steps per run (default 200, quick 60, smoke 6)"
+    )
+    parser.add_argument(
+        "--repeats", type=positive(1), help="timed runs per side, interleaved (default 5, quick 3, smoke 1)"
+    )
+    parser.add_argument(
+        "--overhead-steps",
+        type=positive(SKIP + 1),
+        nargs=2,
+        metavar=("SHORT", "LONG"),
+        help="steps of the short and the long trivial-model fit (default 50 250, smoke 6 12)",
+    )
     parser.add_argument("--batch-size", type=positive(1), default=32)
-    parser.add_argument("--threads", type=positive(1), default=None,
-                        help="torch.set_num_threads for both sides (default: leave torch's setting alone)")
+    parser.add_argument(
+        "--threads",
+        type=positive(1),
+        default=None,
+        help="torch.set_num_threads for both sides (default: leave torch's setting alone)",
+    )
     args = parser.parse_args(argv)
     size = "smoke" if args.smoke else "quick" if args.quick else "default"
     args.steps = args.steps or {"default": 200, "quick": 60, "smoke": 6}[size]
     args.repeats = args.repeats or {"default": 5, "quick": 3, "smoke": 1}[size]
     args.overhead_steps = args.overhead_steps or ([6, 12] if args.smoke else [50, 250])
     if not args.overhead_steps[0] < args.overhead_steps[1]:
-        parser.error(f"argument --overhead-steps: {args.overhead_steps[0]} {args.overhead_steps[1]}: expected "
-                     "SHORT < LONG")
+        parser.error(
+            f"argument --overhead-steps: {args.overhead_steps[0]} {args.overhead_steps[1]}: expected SHORT < LONG"
+        )
     return args
 
 
@@ -169,9 +184,19 @@ def run_lightning(data, args, device, steps: int, root: str, model_fn=fresh_mode
     gc.collect()
     sync(device)
     t0, c0 = time.perf_counter(), time.process_time()
-    trainer = pl.Trainer(accelerator=device.type, devices=1, precision="32-true", max_steps=steps, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=root)
+    trainer = pl.Trainer(
+        accelerator=device.type,
+        devices=1,
+        precision="32-true",
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        default_root_dir=root,
+    )
     trainer.fit(module, train_dataloaders=train)
     sync(device)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -223,11 +248,15 @@ def main(argv=None) -> None:
     data = synthetic_data()
     params = sum(p.numel() for p in fresh_model().parameters())
     gpu = f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""
-    print(f"device={device}{gpu} threads={torch.get_num_threads()} load={os.getloadavg()[0]:.2f} "
-          f"torch {torch.__version__} lightning "
-          f"{pl.__version__} python {sys.version.split()[0]}")
-    print(f"model: tiny Transformer, {params / 1e6:.2f} M parameters; batch {args.batch_size} x {SEQ} tokens; "
-          f"steps={args.steps} repeats={args.repeats} (interleaved Lightning, loop, ...)")
+    print(
+        f"device={device}{gpu} threads={torch.get_num_threads()} load={os.getloadavg()[0]:.2f} "
+        f"torch {torch.__version__} lightning "
+        f"{pl.__version__} python {sys.version.split()[0]}"
+    )
+    print(
+        f"model: tiny Transformer, {params / 1e6:.2f} M parameters; batch {args.batch_size} x {SEQ} tokens; "
+        f"steps={args.steps} repeats={args.repeats} (interleaved Lightning, loop, ...)"
+    )
 
     sides = {"Lightning": run_lightning, "loop": run_loop}
     results: dict[str, list[tuple]] = {name: [] for name in sides}
@@ -238,15 +267,20 @@ def main(argv=None) -> None:
             for name, fn in sides.items():
                 res = fn(data, args, device, args.steps, root)
                 results[name].append(res)
-                print(f"  repeat {r + 1}/{args.repeats} {name:<10} {res[0]:7.3f} s  cpu {res[1]:7.3f} s  "
-                      f"steady {res[2] * 1e3:7.2f} ms/step  final loss {res[3]:.6f}", flush=True)
+                print(
+                    f"  repeat {r + 1}/{args.repeats} {name:<10} {res[0]:7.3f} s  cpu {res[1]:7.3f} s  "
+                    f"steady {res[2] * 1e3:7.2f} ms/step  final loss {res[3]:.6f}",
+                    flush=True,
+                )
 
     over = overhead(args, device)
     problems = [p for p in (same_loss("real workload", results), same_loss("trivial model", over["runs"])) if p]
     print(f"checks: same final loss on both sides={not problems}  threads after={torch.get_num_threads()}")
     if problems:
-        sys.exit("FAILED: the two sides did not do the same work, so no ratio is reported:\n"
-                 + "\n".join(f"  - {p}" for p in problems))
+        sys.exit(
+            "FAILED: the two sides did not do the same work, so no ratio is reported:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
 
     med = {name: [statistics.median(res[i] for res in rs) for i in range(3)] for name, rs in results.items()}
     print(f"{'side':<12}{'time s':>9}{'cpu s':>9}{'ms/step':>9}{'fixed s':>9}   (medians of {args.repeats})")
@@ -255,20 +289,28 @@ def main(argv=None) -> None:
         print(f"{name:<12}{wall:>9.3f}{cpu:>9.3f}{per_step * 1e3:>9.2f}{fixed:>9.3f}")
     (wall_l, cpu_l, step_l), (wall_p, cpu_p, step_p) = med.values()
     paired = statistics.median(lt[0] / lp[0] for lt, lp in zip(results["Lightning"], results["loop"], strict=True))
-    print(f"Lightning / loop: steady ms/step {step_l / step_p:.3f}, CPU time {cpu_l / cpu_p:.3f}, "
-          f"median of per-repeat time ratios {paired:.3f}")
+    print(
+        f"Lightning / loop: steady ms/step {step_l / step_p:.3f}, CPU time {cpu_l / cpu_p:.3f}, "
+        f"median of per-repeat time ratios {paired:.3f}"
+    )
     short, long = args.overhead_steps
-    print(f"Lightning's own cost (trivial model Linear({TRIVIAL_FEATURES}, {CLASSES}), batch {args.batch_size}; fits "
-          f"of {short} and {long} steps, interleaved, medians of {args.repeats}), and the ratio it predicts here:")
+    print(
+        f"Lightning's own cost (trivial model Linear({TRIVIAL_FEATURES}, {CLASSES}), batch {args.batch_size}; fits "
+        f"of {short} and {long} steps, interleaved, medians of {args.repeats}), and the ratio it predicts here:"
+    )
     for clock, loop_s in (("wall", wall_p), ("cpu", cpu_p)):
         per_step, per_fit = over[clock]
         fit_cost = per_step * args.steps + per_fit
-        print(f"  {clock + ' time':<9} {per_step * 1e3:6.3f} ms per step, {per_fit * 1e3:5.1f} ms per fit: "
-              f"1 + {fit_cost * 1e3:.0f} ms / {loop_s * 1e3:.0f} ms = {1 + fit_cost / loop_s:.3f}")
+        print(
+            f"  {clock + ' time':<9} {per_step * 1e3:6.3f} ms per step, {per_fit * 1e3:5.1f} ms per fit: "
+            f"1 + {fit_cost * 1e3:.0f} ms / {loop_s * 1e3:.0f} ms = {1 + fit_cost / loop_s:.3f}"
+        )
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}  (this machine is shared; high load = noisy)")
     (step_w, fit_w), (step_c, fit_c) = over["wall"], over["cpu"]
-    print(f"lightning_overhead_ms_per_step={step_w * 1e3:.3f} lightning_overhead_ms_per_fit={fit_w * 1e3:.1f} "
-          f"cpu_ms_per_step={step_c * 1e3:.3f} cpu_ms_per_fit={fit_c * 1e3:.1f}")
+    print(
+        f"lightning_overhead_ms_per_step={step_w * 1e3:.3f} lightning_overhead_ms_per_fit={fit_w * 1e3:.1f} "
+        f"cpu_ms_per_step={step_c * 1e3:.3f} cpu_ms_per_fit={fit_c * 1e3:.1f}"
+    )
     print(f"lightning_vs_loop_time={wall_l / wall_p:.3f}")
 
 
@@ -302,8 +344,9 @@ def overhead(args, device) -> dict:
                 slope = {name: (took[name, long][clock] - took[name, short][clock]) / (long - short) for name in sides}
                 fixed = {name: took[name, short][clock] - short * slope[name] for name in sides}
                 found.append((slope["Lightning"] - slope["loop"], fixed["Lightning"] - fixed["loop"]))
-    medians = {clock: tuple(statistics.median(e[i] for e in found) for i in range(2))
-               for clock, found in estimates.items()}
+    medians = {
+        clock: tuple(statistics.median(e[i] for e in found) for i in range(2)) for clock, found in estimates.items()
+    }
     return {"wall": medians["wall"], "cpu": medians["cpu"], "runs": runs}
 
 

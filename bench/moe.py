@@ -10,6 +10,7 @@ Before timing, the MoE's timed call is checked against a per-token reference (ea
 mixed with its gates): outputs and input gradients must match, or the run fails with exit status 1 and no ratio.
 The last line is machine-readable: ``moe_vs_dense_active=<MoE time / equal-active dense time>`` (target <= 1.5).
 """
+
 import argparse
 import os
 import sys
@@ -23,8 +24,10 @@ from shared.moe import SparseMoE, SwiGLU
 def reference(moe, x):
     """The MoE computed the slow, obvious way: every token through its own top-k experts, one token at a time."""
     _, weights, experts = moe.route(x)
-    rows = [sum(w * moe._expert(int(e), x[i:i + 1])[0] for w, e in zip(weights[i], experts[i], strict=True))
-            for i in range(x.size(0))]
+    rows = [
+        sum(w * moe._expert(int(e), x[i : i + 1])[0] for w, e in zip(weights[i], experts[i], strict=True))
+        for i in range(x.size(0))
+    ]
     return torch.stack(rows)
 
 
@@ -50,8 +53,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="fewer repeats (< 15 s on 2 CPU cores)")
-    sizes.add_argument("--smoke", action="store_true",
-                       help="small layers, one call per side after one warm-up call: runs the checks, no timing value")
+    sizes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="small layers, one call per side after one warm-up call: runs the checks, no timing value",
+    )
     parser.add_argument("--tokens", type=positive(1), default=4096, help="tokens per batch (default 4096)")
     parser.add_argument("--d-model", type=positive(1), default=256)
     parser.add_argument("--d-ff", type=positive(1), default=512, help="size of one expert (default 512)")
@@ -71,14 +77,17 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    repeats, inner, warmup, budget_s = ((1, 1, 1, 0.0) if args.smoke else (7, 3, 3, 6.0) if args.quick
-                                        else (21, 5, 10, float("inf")))
+    repeats, inner, warmup, budget_s = (
+        (1, 1, 1, 0.0) if args.smoke else (7, 3, 3, 6.0) if args.quick else (21, 5, 10, float("inf"))
+    )
     torch.manual_seed(0)
     N, D, F, E, K = args.tokens, args.d_model, args.d_ff, args.experts, args.top_k
 
-    layers = {f"SparseMoE (E={E}, k={K}, d_ff={F})": SparseMoE(D, F, E, K),
-              f"dense SwiGLU, equal active (d_ff={K * F})": SwiGLU(D, K * F),
-              f"dense SwiGLU, equal total (d_ff={E * F})": SwiGLU(D, E * F)}
+    layers = {
+        f"SparseMoE (E={E}, k={K}, d_ff={F})": SparseMoE(D, F, E, K),
+        f"dense SwiGLU, equal active (d_ff={K * F})": SwiGLU(D, K * F),
+        f"dense SwiGLU, equal total (d_ff={E * F})": SwiGLU(D, E * F),
+    }
     x = torch.randn(N, D, device=device, requires_grad=True)
     grad_out = torch.randn(N, D, device=device)
 
@@ -97,8 +106,10 @@ def main(argv=None):
     timings = time_interleaved(fns, device, repeats, inner, budget_s)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"device={device} threads={torch.get_num_threads()} load={load:.1f} tokens={N} d_model={D} "
-          f"(forward+backward, median ms per call; last batch's tokens per expert: {moe.tokens_per_expert.tolist()})")
+    print(
+        f"device={device} threads={torch.get_num_threads()} load={load:.1f} tokens={N} d_model={D} "
+        f"(forward+backward, median ms per call; last batch's tokens per expert: {moe.tokens_per_expert.tolist()})"
+    )
     print(f"{'layer':<44}{'params':>10}{'active':>10}{'ms':>9}{'vs active':>11}")
     t_active = list(timings.values())[1]
     for (name, t), layer in zip(timings.items(), layers.values(), strict=True):

@@ -44,10 +44,14 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="3 repeats (about 20 s on 2 CPU cores)")
-    sizes.add_argument("--smoke", action="store_true",
-                       help="a small random BERT, 1 repeat of 2 calls: runs every check (the tests use it)")
-    parser.add_argument("--repeats", type=positive(1), help="timed rounds per side, interleaved (default 7, "
-                                                            "quick 3, smoke 1)")
+    sizes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a small random BERT, 1 repeat of 2 calls: runs every check (the tests use it)",
+    )
+    parser.add_argument(
+        "--repeats", type=positive(1), help="timed rounds per side, interleaved (default 7, quick 3, smoke 1)"
+    )
     parser.add_argument("--calls", type=positive(1), help="calls per timed round (default 20, smoke 2)")
     parser.add_argument("--threads", type=positive(1), default=1, help="intra-op threads for both runtimes")
     args = parser.parse_args(argv)
@@ -61,8 +65,15 @@ def small_random_bert(tokenizer):
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=128, max_position_embeddings=128, num_labels=2)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=128,
+        num_labels=2,
+    )
     return BertForSequenceClassification(config).eval()
 
 
@@ -120,20 +131,30 @@ def main(argv=None) -> None:
             with torch.inference_mode():
                 return model(tensors[b]["input_ids"], tensors[b]["attention_mask"]).numpy()
 
-        sides = {"torch": torch_side,
-                 **{name: (lambda b, s=s: deploy.run_session(s, inputs[b]["input_ids"], inputs[b]["attention_mask"]))
-                    for name, s in sessions.items()}}
-        print(f"threads={args.threads} load={os.getloadavg()[0]:.2f} torch {torch.__version__} "
-              f"onnxruntime {__import__('onnxruntime').__version__} python {sys.version.split()[0]}")
-        print(f"model: {'small random BERT (smoke)' if args.smoke else 'fine-tuned sentiment classifier'}; sizes "
-              f"fp32 {deploy.onnx_size(fp32) / 1e6:.1f} MB, int8 {deploy.onnx_size(int8) / 1e6:.1f} MB; "
-              f"batch 1 x {inputs[1]['input_ids'].shape[1]} and 32 x {inputs[32]['input_ids'].shape[1]} tokens")
+        sides = {
+            "torch": torch_side,
+            **{
+                name: (lambda b, s=s: deploy.run_session(s, inputs[b]["input_ids"], inputs[b]["attention_mask"]))
+                for name, s in sessions.items()
+            },
+        }
+        print(
+            f"threads={args.threads} load={os.getloadavg()[0]:.2f} torch {torch.__version__} "
+            f"onnxruntime {__import__('onnxruntime').__version__} python {sys.version.split()[0]}"
+        )
+        print(
+            f"model: {'small random BERT (smoke)' if args.smoke else 'fine-tuned sentiment classifier'}; sizes "
+            f"fp32 {deploy.onnx_size(fp32) / 1e6:.1f} MB, int8 {deploy.onnx_size(int8) / 1e6:.1f} MB; "
+            f"batch 1 x {inputs[1]['input_ids'].shape[1]} and 32 x {inputs[32]['input_ids'].shape[1]} tokens"
+        )
         outputs = {b: {name: fn(b) for name, fn in sides.items()} for b in BATCHES}  # also the untimed warm-up
         problems = check(outputs)
         print(f"checks: same work on all sides={not problems}")
         if problems:
-            sys.exit("FAILED: the sides did not compute the same thing, so no ratio is reported:\n"
-                     + "\n".join(f"  - {p}" for p in problems))
+            sys.exit(
+                "FAILED: the sides did not compute the same thing, so no ratio is reported:\n"
+                + "\n".join(f"  - {p}" for p in problems)
+            )
         times = {(name, b): [] for name in sides for b in BATCHES}
         for _ in range(args.repeats):
             for b in BATCHES:
@@ -143,13 +164,17 @@ def main(argv=None) -> None:
                         fn(b)
                     times[name, b].append((time.perf_counter() - start) / args.calls)
     med = {key: statistics.median(values) for key, values in times.items()}
-    print(f"{'side':<11}" + "".join(f"{f'batch {b} ms':>14}" for b in BATCHES) + f"   (medians of {args.repeats} "
-          f"rounds of {args.calls} calls, interleaved)")
+    print(
+        f"{'side':<11}" + "".join(f"{f'batch {b} ms':>14}" for b in BATCHES) + f"   (medians of {args.repeats} "
+        f"rounds of {args.calls} calls, interleaved)"
+    )
     for name in sides:
         print(f"{name:<11}" + "".join(f"{med[name, b] * 1e3:>14.2f}" for b in BATCHES))
     for b in BATCHES:
-        print(f"batch {b}: fp32 / torch {med['onnx fp32', b] / med['torch', b]:.3f}, int8 / torch "
-              f"{med['onnx int8', b] / med['torch', b]:.3f}")
+        print(
+            f"batch {b}: fp32 / torch {med['onnx fp32', b] / med['torch', b]:.3f}, int8 / torch "
+            f"{med['onnx int8', b] / med['torch', b]:.3f}"
+        )
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}  (this machine is shared; high load = noisy)")
     print(f"ort_int8_vs_torch_b1={med['onnx int8', 1] / med['torch', 1]:.3f}")
 

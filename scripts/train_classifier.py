@@ -58,8 +58,10 @@ class ReplicaFingerprint(pl.Callback):
             digest.update(name.encode())
             digest.update(param.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
         backend = torch.distributed.get_backend() if torch.distributed.is_initialized() else "none"
-        line = (f"replica rank={trainer.global_rank} world={trainer.world_size} node={trainer.node_rank} "
-                f"step={trainer.global_step} backend={backend} weights={digest.hexdigest()[:16]}\n")
+        line = (
+            f"replica rank={trainer.global_rank} world={trainer.world_size} node={trainer.node_rank} "
+            f"step={trainer.global_step} backend={backend} weights={digest.hexdigest()[:16]}\n"
+        )
         sys.stdout.write(line)  # one write, line and newline together: the ranks share this stream
         sys.stdout.flush()
 
@@ -84,17 +86,23 @@ def preflight(trainer_config) -> list[str]:
     cuda = torch.cuda.is_available()  # asks the driver; never imports anything GPU-only
     problems = []
     if strategy in CUDA_ONLY and not cuda:
-        problems.append(f"strategy {strategy!r} needs CUDA GPUs ({CUDA_ONLY[strategy]}) and this machine has none. "
-                        f"Run it on a GPU machine, or use {CONFIGS.name}/ddp.yaml with --trainer.accelerator cpu "
-                        "--trainer.devices 2 to try distributed training on CPU processes")
+        problems.append(
+            f"strategy {strategy!r} needs CUDA GPUs ({CUDA_ONLY[strategy]}) and this machine has none. "
+            f"Run it on a GPU machine, or use {CONFIGS.name}/ddp.yaml with --trainer.accelerator cpu "
+            "--trainer.devices 2 to try distributed training on CPU processes"
+        )
     if strategy in CUDA_ONLY and "cpu" in accelerator:
         problems.append(f"strategy {strategy!r} cannot run on accelerator 'cpu'; expected 'gpu'")
     if strategy == "deepspeed" and importlib.util.find_spec("deepspeed") is None:
-        problems.append("strategy 'deepspeed' needs the deepspeed package, which is not installed: "
-                        "pip install deepspeed (on a Linux machine with CUDA and a compiler)")
+        problems.append(
+            "strategy 'deepspeed' needs the deepspeed package, which is not installed: "
+            "pip install deepspeed (on a Linux machine with CUDA and a compiler)"
+        )
     if accelerator in ("gpu", "cuda") and not cuda and strategy not in CUDA_ONLY:
-        problems.append(f"accelerator {accelerator!r} needs a CUDA GPU and this machine has none; "
-                        "expected --trainer.accelerator cpu here")
+        problems.append(
+            f"accelerator {accelerator!r} needs a CUDA GPU and this machine has none; "
+            "expected --trainer.accelerator cpu here"
+        )
     return problems
 
 
@@ -116,12 +124,18 @@ class CourseCLI(LightningCLI):
 
         recipe = sentiment_recipe()
         parser.link_arguments("model.source", "data.tokenizer")  # the data module loads the model's tokenizer
-        parser.set_defaults({
-            "model.source": source("classifier"), "model.lr": recipe["lr"],
-            "model.warmup_ratio": recipe["warmup_ratio"], "data.batch_size": recipe["batch_size"],
-            "data.max_length": recipe["max_length"], "trainer.max_steps": recipe["max_steps"],
-            "trainer.val_check_interval": recipe["val_every"], "trainer.check_val_every_n_epoch": None,
-        })
+        parser.set_defaults(
+            {
+                "model.source": source("classifier"),
+                "model.lr": recipe["lr"],
+                "model.warmup_ratio": recipe["warmup_ratio"],
+                "data.batch_size": recipe["batch_size"],
+                "data.max_length": recipe["max_length"],
+                "trainer.max_steps": recipe["max_steps"],
+                "trainer.val_check_interval": recipe["val_every"],
+                "trainer.check_val_every_n_epoch": None,
+            }
+        )
 
     def before_instantiate_classes(self):
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -137,12 +151,23 @@ def main(args=None, run: bool = True) -> CourseCLI:
     from shared.runtime import headless, quiet_libraries, seed
 
     quiet_libraries(progress_bars=headless())
-    defaults = {"logger": {"class_path": "pytorch_lightning.loggers.CSVLogger", "init_args": {"save_dir": "runs/cli"}},
-                "default_root_dir": "runs/cli", "callbacks": [ReplicaFingerprint()],
-                "enable_progress_bar": not headless(), "log_every_n_steps": 10}
-    return CourseCLI(SentimentClassifier, SentimentDataModule, trainer_defaults=defaults,
-                     seed_everything_default=seed(), auto_configure_optimizers=False,
-                     save_config_kwargs={"overwrite": True}, args=args, run=run)
+    defaults = {
+        "logger": {"class_path": "pytorch_lightning.loggers.CSVLogger", "init_args": {"save_dir": "runs/cli"}},
+        "default_root_dir": "runs/cli",
+        "callbacks": [ReplicaFingerprint()],
+        "enable_progress_bar": not headless(),
+        "log_every_n_steps": 10,
+    }
+    return CourseCLI(
+        SentimentClassifier,
+        SentimentDataModule,
+        trainer_defaults=defaults,
+        seed_everything_default=seed(),
+        auto_configure_optimizers=False,
+        save_config_kwargs={"overwrite": True},
+        args=args,
+        run=run,
+    )
 
 
 if __name__ == "__main__":

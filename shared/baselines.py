@@ -16,8 +16,9 @@ _WORD_OR_MARK = re.compile(r"[a-z']+|[.,!?]")
 
 def _check_pairs(texts, labels, what: str) -> None:
     if len(texts) == 0 or len(texts) != len(labels):
-        raise ValueError(f"{what}: expected as many labels as texts (at least one); got {len(texts)} texts and "
-                         f"{len(labels)} labels")
+        raise ValueError(
+            f"{what}: expected as many labels as texts (at least one); got {len(texts)} texts and {len(labels)} labels"
+        )
 
 
 def majority_accuracy(train_labels, test_labels) -> float:

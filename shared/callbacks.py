@@ -97,9 +97,12 @@ class RandomState(pl.Callback):
     @staticmethod
     def _state() -> dict:
         kind, keys, pos, has_gauss, cached = np.random.get_state()
-        return {"torch": torch.get_rng_state(), "python": random.getstate(),
-                "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []}
+        return {
+            "torch": torch.get_rng_state(),
+            "python": random.getstate(),
+            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+        }
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint):
         # Every rank draws its own dropout masks, so every rank's generators go into the checkpoint (rank 0 writes
@@ -119,8 +122,10 @@ class RandomState(pl.Callback):
         saved, self._pending = self._pending, None
         ranks = saved.get("ranks", [saved])
         if len(ranks) != trainer.world_size:
-            rank_zero_warn(f"the checkpoint holds the random state of {len(ranks)} process(es), this run has "
-                           f"{trainer.world_size}: the resumed run continues with other random numbers")
+            rank_zero_warn(
+                f"the checkpoint holds the random state of {len(ranks)} process(es), this run has "
+                f"{trainer.world_size}: the resumed run continues with other random numbers"
+            )
         state = ranks[trainer.global_rank % len(ranks)]
         torch.set_rng_state(state["torch"])
         random.setstate(state["python"])

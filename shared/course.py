@@ -60,24 +60,41 @@ class Run:
 def versions() -> dict:
     import transformers
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "lightning": pl.__version__,
-            "transformers": transformers.__version__}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": pl.__version__,
+        "transformers": transformers.__version__,
+    }
 
 
 def run_card(run: Run, models=(), data=()) -> str:
     hw = run.hardware
     lines = [
         ("profile", f"{run.profile}  ({run.reason})"),
-        *([("rehearsal", "stand-in checkpoints (random weights) under the real Hub ids, offline; tiny sizes; "
-                         "learned-result asserts relaxed")] if run.rehearsal else []),
+        *(
+            [
+                (
+                    "rehearsal",
+                    "stand-in checkpoints (random weights) under the real Hub ids, offline; tiny sizes; "
+                    "learned-result asserts relaxed",
+                )
+            ]
+            if run.rehearsal
+            else []
+        ),
         ("seed", str(run.seed)),
-        ("hardware", f"accelerator={hw['accelerator']} devices={hw['devices']} strategy={hw['strategy']} "
-                     f"precision={hw['precision']}"),
+        (
+            "hardware",
+            f"accelerator={hw['accelerator']} devices={hw['devices']} strategy={hw['strategy']} "
+            f"precision={hw['precision']}",
+        ),
     ]
     if gpu_info():
         name, capability = gpu_info()
-        lines.append(("gpu", f"{name} x{torch.cuda.device_count()} (compute capability {capability[0]}."
-                             f"{capability[1]})"))
+        lines.append(
+            ("gpu", f"{name} x{torch.cuda.device_count()} (compute capability {capability[0]}.{capability[1]})")
+        )
     lines += [("model", course_models.describe(role)) for role in models]
     lines += [("data", course_data.describe(name)) for name in data]
     lines.append(("versions", "  ".join(f"{k} {v}" for k, v in versions().items())))
@@ -111,8 +128,10 @@ def repository() -> Path:
     origin = json.loads(dist.read_text("direct_url.json") or "{}")
     vcs = origin.get("vcs_info", {})
     if vcs.get("vcs") != "git":
-        raise RuntimeError(f"no scripts/ next to {root} and the package was not installed from git ({origin}); "
-                           "expected a checkout of the course: git clone the repository and run make setup")
+        raise RuntimeError(
+            f"no scripts/ next to {root} and the package was not installed from git ({origin}); "
+            "expected a checkout of the course: git clone the repository and run make setup"
+        )
     target = Path(tempfile.gettempdir()) / f"course-{vcs.get('commit_id', 'main')[:12]}"
     if not (target / "scripts").is_dir():
         subprocess.run(["git", "clone", "-q", origin["url"], str(target)], check=True)

@@ -94,9 +94,11 @@ def load_sentiment(course: bool = False):
         imdb, sizes = load_dataset(IMDB_ID), imdb_sizes()
         train = imdb["train"].shuffle(seed=0)
         n_train, n_val = sizes["train"], sizes["validation"]
-        ds = DatasetDict(train=train.select(range(n_train)),
-                         validation=train.select(range(n_train, n_train + n_val)),
-                         test=imdb["test"].shuffle(seed=0).select(range(sizes["test"])))
+        ds = DatasetDict(
+            train=train.select(range(n_train)),
+            validation=train.select(range(n_train, n_train + n_val)),
+            test=imdb["test"].shuffle(seed=0).select(range(sizes["test"])),
+        )
     else:
         ds = load_dataset("json", data_files=sentiment_files())
     return ds.cast_column("label", ClassLabel(names=list(LABEL_NAMES)))
@@ -108,8 +110,9 @@ class CorpusDataModule(pl.LightningDataModule):
     def __init__(self, tokenizer, block_size: int = 64, batch_size: int = 16, val_fraction: float = 0.1):
         super().__init__()
         if block_size < 2 or batch_size < 1:
-            raise ValueError(f"block_size={block_size}, batch_size={batch_size}; expected block_size >= 2 "
-                             "and batch_size >= 1")
+            raise ValueError(
+                f"block_size={block_size}, batch_size={batch_size}; expected block_size >= 2 and batch_size >= 1"
+            )
         if tokenizer.eos_token is None:
             raise ValueError("the tokenizer has no eos_token; expected a causal-LM tokenizer")
         self.tokenizer, self.block_size, self.batch_size = tokenizer, block_size, batch_size
@@ -121,7 +124,7 @@ class CorpusDataModule(pl.LightningDataModule):
         def to_blocks(batch):
             ids = [i for text in batch["text"] for i in self.tokenizer(text + eos)["input_ids"]]
             n = len(ids) // size * size
-            blocks = [ids[i:i + size] for i in range(0, n, size)]
+            blocks = [ids[i : i + size] for i in range(0, n, size)]
             return {"input_ids": blocks, "labels": blocks}
 
         parts = load_corpus(self.val_fraction)
@@ -144,15 +147,17 @@ class SentimentDataModule(pl.LightningDataModule):
     def __init__(self, tokenizer, batch_size: int = 16, max_length: int = 128):
         super().__init__()
         if batch_size < 1 or max_length < 8:
-            raise ValueError(f"batch_size={batch_size}, max_length={max_length}; expected batch_size >= 1 "
-                             "and max_length >= 8")
+            raise ValueError(
+                f"batch_size={batch_size}, max_length={max_length}; expected batch_size >= 1 and max_length >= 8"
+            )
         if isinstance(tokenizer, (str, Path)):
             from transformers import AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(str(tokenizer))
         if not callable(tokenizer) or not hasattr(tokenizer, "pad_token_id"):
-            raise ValueError(f"tokenizer={tokenizer!r}; expected a Hugging Face tokenizer or a Hub id/folder to "
-                             "load one from")
+            raise ValueError(
+                f"tokenizer={tokenizer!r}; expected a Hugging Face tokenizer or a Hub id/folder to load one from"
+            )
         self.tokenizer, self.batch_size, self.max_length = tokenizer, batch_size, max_length
 
     def prepare_data(self) -> None:
@@ -163,8 +168,11 @@ class SentimentDataModule(pl.LightningDataModule):
 
         raw = load_sentiment()
         self.raw = raw
-        self.splits = raw.map(lambda b: self.tokenizer(b["text"], truncation=True, max_length=self.max_length),
-                              batched=True, remove_columns=["text"]).rename_column("label", "labels")
+        self.splits = raw.map(
+            lambda b: self.tokenizer(b["text"], truncation=True, max_length=self.max_length),
+            batched=True,
+            remove_columns=["text"],
+        ).rename_column("label", "labels")
         self.collate = DataCollatorWithPadding(self.tokenizer, return_tensors="pt")
 
     def _loader(self, split: str, shuffle: bool = False):
@@ -188,12 +196,16 @@ def check_texts(texts) -> tuple[list[str], bool]:
     single = isinstance(texts, str)
     items = [texts] if single else texts
     if not isinstance(items, (list, tuple)) or len(items) == 0:
-        raise ValueError(f"expected a string or a non-empty list of strings; got {type(texts).__name__}"
-                         + (" (empty)" if isinstance(texts, (list, tuple)) else ""))
+        raise ValueError(
+            f"expected a string or a non-empty list of strings; got {type(texts).__name__}"
+            + (" (empty)" if isinstance(texts, (list, tuple)) else "")
+        )
     for i, text in enumerate(items):
         if not isinstance(text, str):
-            raise ValueError(f"item {i} has type {type(text).__name__}; expected every item to be a string "
-                             "(mixed lists are not accepted)")
+            raise ValueError(
+                f"item {i} has type {type(text).__name__}; expected every item to be a string "
+                "(mixed lists are not accepted)"
+            )
         if not text.strip():
             raise ValueError(f"item {i} is empty; expected text with at least one non-space character")
     return list(items), single

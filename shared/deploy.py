@@ -49,8 +49,10 @@ def export_onnx(model: nn.Module, example: dict, path) -> Path:
     if not all(k in example and torch.is_tensor(example[k]) and example[k].dim() == 2 for k in INPUTS):
         raise ValueError(f"expected an example with (batch, length) tensors {INPUTS}; got {sorted(example)}")
     if min(example["input_ids"].shape) < 2:
-        raise ValueError(f"expected an example batch of at least 2 texts of at least 2 tokens; got "
-                         f"{tuple(example['input_ids'].shape)}")
+        raise ValueError(
+            f"expected an example batch of at least 2 texts of at least 2 tokens; got "
+            f"{tuple(example['input_ids'].shape)}"
+        )
     import onnx
 
     path = Path(path)
@@ -63,9 +65,16 @@ def export_onnx(model: nn.Module, example: dict, path) -> Path:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*axis name.*will not be used")  # both inputs share the axes
             warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)  # torch internals
-            torch.onnx.export(wrapped, tuple(example[k] for k in INPUTS), str(path), dynamo=True,
-                              input_names=list(INPUTS), output_names=[OUTPUT], dynamic_shapes=(axes, axes),
-                              verbose=False)
+            torch.onnx.export(
+                wrapped,
+                tuple(example[k] for k in INPUTS),
+                str(path),
+                dynamo=True,
+                input_names=list(INPUTS),
+                output_names=[OUTPUT],
+                dynamic_shapes=(axes, axes),
+                verbose=False,
+            )
     finally:
         exporter_log.setLevel(level)
     onnx.checker.check_model(str(path))  # a path: the checker also reads external weight files
@@ -94,11 +103,14 @@ def session(path, threads: int | None = None):
 
 def run_session(sess, input_ids, attention_mask) -> np.ndarray:
     """Class probabilities (batch, classes) from a session made by ``session``; inputs as tensors or arrays."""
-    feed = {name: np.asarray(value, dtype=np.int64) for name, value in zip(INPUTS, (input_ids, attention_mask),
-                                                                             strict=True)}
+    feed = {
+        name: np.asarray(value, dtype=np.int64) for name, value in zip(INPUTS, (input_ids, attention_mask), strict=True)
+    }
     if feed["input_ids"].ndim != 2 or feed["input_ids"].shape != feed["attention_mask"].shape:
-        raise ValueError(f"expected input_ids and attention_mask of the same (batch, length) shape; got "
-                         f"{feed['input_ids'].shape} and {feed['attention_mask'].shape}")
+        raise ValueError(
+            f"expected input_ids and attention_mask of the same (batch, length) shape; got "
+            f"{feed['input_ids'].shape} and {feed['attention_mask'].shape}"
+        )
     return sess.run([OUTPUT], feed)[0]
 
 
@@ -137,23 +149,39 @@ class Server:
 
     def __init__(self, sess, tokenizer, labels, max_batch: int = 32, max_length: int = 128):
         if not isinstance(max_batch, int) or max_batch < 1 or not isinstance(max_length, int) or max_length < 8:
-            raise ValueError(f"max_batch={max_batch!r}, max_length={max_length!r}; expected max_batch >= 1 and "
-                             "max_length >= 8")
+            raise ValueError(
+                f"max_batch={max_batch!r}, max_length={max_length!r}; expected max_batch >= 1 and max_length >= 8"
+            )
         self.sess, self.tokenizer, self.labels = sess, tokenizer, list(labels)
         self.max_batch, self.max_length = max_batch, max_length
 
     def __call__(self, texts):
         items, single = check_texts(texts)
         if len(items) > self.max_batch:
-            raise ValueError(f"{len(items)} texts in one request; expected at most {self.max_batch} (split the "
-                             "request into batches)")
-        tokens = self.tokenizer(items, padding=True, truncation=True, max_length=self.max_length, return_tensors="np",
-                                return_overflowing_tokens=False, return_length=False)
+            raise ValueError(
+                f"{len(items)} texts in one request; expected at most {self.max_batch} (split the request into batches)"
+            )
+        tokens = self.tokenizer(
+            items,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="np",
+            return_overflowing_tokens=False,
+            return_length=False,
+        )
         lengths = [len(ids) for ids in self.tokenizer(items)["input_ids"]]
         probs = run_session(self.sess, tokens["input_ids"], tokens["attention_mask"])
-        out = [{"text": t, "label": self.labels[int(p.argmax())], "score": float(p.max()),
-                "probs": dict(zip(self.labels, map(float, p), strict=True)), "truncated": n > self.max_length}
-               for t, p, n in zip(items, probs, lengths, strict=True)]
+        out = [
+            {
+                "text": t,
+                "label": self.labels[int(p.argmax())],
+                "score": float(p.max()),
+                "probs": dict(zip(self.labels, map(float, p), strict=True)),
+                "truncated": n > self.max_length,
+            }
+            for t, p, n in zip(items, probs, lengths, strict=True)
+        ]
         return out[0] if single else out
 
 

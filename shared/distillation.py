@@ -22,26 +22,43 @@ from torch import nn
 from shared.lightning_modules import SentimentClassifier
 
 
-def hinton_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor | None = None,
-                temperature: float = 2.0, alpha: float | None = None) -> torch.Tensor:
+def hinton_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    temperature: float = 2.0,
+    alpha: float | None = None,
+) -> torch.Tensor:
     """Distillation loss, averaged over the batch.
 
     ``alpha`` weights the soft (teacher) term, ``1 - alpha`` the hard (label) term; default 0.5 with labels.
     ``labels=None``: the soft term alone (alpha must then be 1 or None).
     """
     if student_logits.dim() != 2 or student_logits.shape != teacher_logits.shape:
-        raise ValueError(f"expected student and teacher logits of the same shape (batch, classes); got "
-                         f"{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
+        raise ValueError(
+            f"expected student and teacher logits of the same shape (batch, classes); got "
+            f"{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}"
+        )
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
         raise ValueError(f"temperature={temperature!r}; expected a number > 0")
     if alpha is not None and not 0 <= alpha <= 1:
         raise ValueError(f"alpha={alpha!r}; expected a weight between 0 and 1")
     if labels is None and alpha not in (None, 1, 1.0):
-        raise ValueError(f"alpha={alpha!r} without labels: there is no cross-entropy term to weight; expected "
-                         "labels, or alpha=None/1")
+        raise ValueError(
+            f"alpha={alpha!r} without labels: there is no cross-entropy term to weight; expected "
+            "labels, or alpha=None/1"
+        )
     t = temperature
-    soft = F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.log_softmax(teacher_logits.detach() / t, dim=-1),
-                    reduction="batchmean", log_target=True) * t * t
+    soft = (
+        F.kl_div(
+            F.log_softmax(student_logits / t, dim=-1),
+            F.log_softmax(teacher_logits.detach() / t, dim=-1),
+            reduction="batchmean",
+            log_target=True,
+        )
+        * t
+        * t
+    )
     if labels is None:
         return soft
     if labels.shape != student_logits.shape[:1]:
@@ -104,15 +121,26 @@ class DistillationModule(pl.LightningModule):
 
     configure_optimizers = SentimentClassifier.configure_optimizers
 
-    def __init__(self, student, teacher=None, temperature: float = 2.0, alpha: float = 0.5, lr: float = 1e-4,
-                 weight_decay: float = 0.01, warmup_ratio: float = 0.1, hidden_weight: float = 0.0):
+    def __init__(
+        self,
+        student,
+        teacher=None,
+        temperature: float = 2.0,
+        alpha: float = 0.5,
+        lr: float = 1e-4,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+        hidden_weight: float = 0.0,
+    ):
         super().__init__()
         from torchmetrics.classification import MulticlassAccuracy
 
         if lr <= 0 or not 0 <= warmup_ratio < 1 or weight_decay < 0 or not 0 <= alpha <= 1 or not temperature > 0:
-            raise ValueError(f"lr={lr}, warmup_ratio={warmup_ratio}, weight_decay={weight_decay}, alpha={alpha}, "
-                             f"temperature={temperature}; expected lr > 0, 0 <= warmup_ratio < 1, weight_decay >= 0, "
-                             "0 <= alpha <= 1 and temperature > 0")
+            raise ValueError(
+                f"lr={lr}, warmup_ratio={warmup_ratio}, weight_decay={weight_decay}, alpha={alpha}, "
+                f"temperature={temperature}; expected lr > 0, 0 <= warmup_ratio < 1, weight_decay >= 0, "
+                "0 <= alpha <= 1 and temperature > 0"
+            )
         self.save_hyperparameters(ignore=["student", "teacher"])
         self.student = student.train()
         self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None

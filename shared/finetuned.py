@@ -64,8 +64,17 @@ def sentiment_checkpoint() -> Path:
     from shared.lightning_modules import SentimentClassifier
 
     code = inspect.getsource(SentimentClassifier) + inspect.getsource(_fine_tune)  # changed code: a new recipe
-    key = recipe_key(profile().name, rehearsal(), weights, recipe, seed(), transformers.__version__,
-                     pytorch_lightning.__version__, code, *_data_identity())
+    key = recipe_key(
+        profile().name,
+        rehearsal(),
+        weights,
+        recipe,
+        seed(),
+        transformers.__version__,
+        pytorch_lightning.__version__,
+        code,
+        *_data_identity(),
+    )
     return cached("sentiment-classifier", key, lambda folder: _fine_tune(folder, recipe)) / "best.ckpt"
 
 
@@ -91,19 +100,28 @@ def _fine_tune(folder: Path, recipe: dict) -> None:
     states = random.getstate(), torch.get_rng_state()  # the notebook's own random state is left as it was
     try:
         pl.seed_everything(seed(), workers=True, verbose=False)
-        data = SentimentDataModule(load_tokenizer("classifier"), batch_size=recipe["batch_size"],
-                                   max_length=recipe["max_length"])
+        data = SentimentDataModule(
+            load_tokenizer("classifier"), batch_size=recipe["batch_size"], max_length=recipe["max_length"]
+        )
         # the role, not this machine's folder: the cached checkpoint rebuilds its model in any clone or venv
         model = SentimentClassifier("classifier", lr=recipe["lr"], warmup_ratio=recipe["warmup_ratio"])
-        best = ModelCheckpoint(dirpath=folder, filename="best", monitor="val_acc", mode="max", save_top_k=1,
-                               enable_version_counter=False)
+        best = ModelCheckpoint(
+            dirpath=folder, filename="best", monitor="val_acc", mode="max", save_top_k=1, enable_version_counter=False
+        )
         # one device: in a notebook on several GPUs a single forked worker; in a script, this process
-        trainer = make_trainer(single_device=True, max_steps=recipe["max_steps"], check_val_every_n_epoch=None,
-                               val_check_interval=recipe["val_every"], callbacks=[best], logger=False,
-                               enable_progress_bar=False)
+        trainer = make_trainer(
+            single_device=True,
+            max_steps=recipe["max_steps"],
+            check_val_every_n_epoch=None,
+            val_check_interval=recipe["val_every"],
+            callbacks=[best],
+            logger=False,
+            enable_progress_bar=False,
+        )
         trainer.fit(model, data)
-        (folder / "recipe.json").write_text(json.dumps({**recipe, "best_val_acc": float(best.best_model_score),
-                                                        "model": start}, indent=1))
+        (folder / "recipe.json").write_text(
+            json.dumps({**recipe, "best_val_acc": float(best.best_model_score), "model": start}, indent=1)
+        )
     finally:
         random.setstate(states[0])
         torch.set_rng_state(states[1])
@@ -128,8 +146,16 @@ def corpus_lm_path() -> Path:
 
     recipe = corpus_lm_recipe()
     weights = HUB_IDS["causal_lm"] if profile().name == "full" else tiny_gpt2_path().name  # the folder's recipe hash
-    key = recipe_key(profile().name, rehearsal(), weights, recipe, seed(), transformers.__version__,
-                     pytorch_lightning.__version__, corpus_path().read_bytes())
+    key = recipe_key(
+        profile().name,
+        rehearsal(),
+        weights,
+        recipe,
+        seed(),
+        transformers.__version__,
+        pytorch_lightning.__version__,
+        corpus_path().read_bytes(),
+    )
     return cached("corpus-lm", key, lambda folder: _train_corpus_lm(folder, recipe))
 
 

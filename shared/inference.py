@@ -26,17 +26,28 @@ def predict_sentiment(module, tokenizer, texts, max_length: int = 128, batch_siz
     truncated = [n > max_length for n in lengths]
     if any(truncated):
         longest = max(lengths)
-        warnings.warn(f"{sum(truncated)} text(s) longer than {max_length} tokens (longest {longest}) were "
-                      f"truncated: only their first {max_length} tokens were read", stacklevel=2)
+        warnings.warn(
+            f"{sum(truncated)} text(s) longer than {max_length} tokens (longest {longest}) were "
+            f"truncated: only their first {max_length} tokens were read",
+            stacklevel=2,
+        )
 
     def collate(batch):
         return tokenizer(batch, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
 
-    trainer = trainer or make_trainer(single_device=True, logger=False, enable_checkpointing=False,
-                                      enable_progress_bar=False)
+    trainer = trainer or make_trainer(
+        single_device=True, logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
     probs = torch.cat(trainer.predict(module, DataLoader(items, batch_size=batch_size, collate_fn=collate)))
     names = module.model.config.id2label
-    results = [{"text": text, "label": names[int(p.argmax())], "score": float(p.max()),
-                "probs": {names[i]: float(v) for i, v in enumerate(p)}, "truncated": cut}
-               for text, p, cut in zip(items, probs, truncated, strict=True)]
+    results = [
+        {
+            "text": text,
+            "label": names[int(p.argmax())],
+            "score": float(p.max()),
+            "probs": {names[i]: float(v) for i, v in enumerate(p)},
+            "truncated": cut,
+        }
+        for text, p, cut in zip(items, probs, truncated, strict=True)
+    ]
     return results[0] if single else results

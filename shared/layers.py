@@ -14,6 +14,7 @@ Mask conventions (read twice, they differ between PyTorch APIs!):
   * ``key_padding_mask`` (bool, (B, Lk)): True = PAD = ignore, exactly like
     ``nn.MultiheadAttention`` / ``nn.TransformerEncoderLayer``.
 """
+
 import functools
 import math
 
@@ -133,8 +134,9 @@ class MultiHeadAttention(nn.Module):
         self.in_proj = nn.Linear(d_model, 3 * d_model, bias=bias)  # q, k, v in one matmul
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
 
-    def forward(self, query, key=None, value=None, *, attn_mask=None, key_padding_mask=None,
-                is_causal=False, need_weights=False):
+    def forward(
+        self, query, key=None, value=None, *, attn_mask=None, key_padding_mask=None, is_causal=False, need_weights=False
+    ):
         """query (B, Lq, D); key, value (B, Lk, D), default: self-attention (key = value = query).
 
         attn_mask: (Lq, Lk) or (B or 1, H or 1, Lq, Lk), bool (True = attend) or float (added).
@@ -180,15 +182,19 @@ class MultiHeadAttention(nn.Module):
             H, shape = self.num_heads, tuple(attn_mask.shape)
             ok_4d = len(shape) == 4 and shape[0] in (1, B) and shape[1] in (1, H)
             if shape[-2:] != (Lq, Lk) or not (len(shape) == 2 or ok_4d):
-                raise ValueError(f"attn_mask must have shape (Lq, Lk)=({Lq}, {Lk}) or (B or 1, H or 1, Lq, "
-                                 f"Lk)=({B} or 1, {H} or 1, {Lq}, {Lk}), got {shape}")
+                raise ValueError(
+                    f"attn_mask must have shape (Lq, Lk)=({Lq}, {Lk}) or (B or 1, H or 1, Lq, "
+                    f"Lk)=({B} or 1, {H} or 1, {Lq}, {Lk}), got {shape}"
+                )
             if attn_mask.dtype != torch.bool and not attn_mask.is_floating_point():
                 raise ValueError(f"attn_mask must be bool (True = attend) or float, got {attn_mask.dtype}")
             masks.append(attn_mask)
         if key_padding_mask is not None:
             if key_padding_mask.dtype != torch.bool or key_padding_mask.shape != (B, Lk):
-                raise ValueError(f"key_padding_mask must be bool of shape (B, Lk)=({B}, {Lk}), True = PAD; "
-                                 f"got {key_padding_mask.dtype} {tuple(key_padding_mask.shape)}")
+                raise ValueError(
+                    f"key_padding_mask must be bool of shape (B, Lk)=({B}, {Lk}), True = PAD; "
+                    f"got {key_padding_mask.dtype} {tuple(key_padding_mask.shape)}"
+                )
             masks.append(~key_padding_mask[:, None, None, :])  # (B, 1, 1, Lk), True = attend
         if is_causal:  # top-left aligned like SDPA's is_causal
             masks.append(torch.ones(Lq, Lk, dtype=torch.bool, device=query.device).tril())
@@ -229,8 +235,9 @@ class TransformerBlock(nn.Module):
     e.g. ``shared.moe.SparseMoE``; it must map (B, L, d_model) to (B, L, d_model).
     """
 
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, activation="relu", norm_first=False,
-                 layer_norm_eps=1e-5, ff=None):
+    def __init__(
+        self, d_model, num_heads, d_ff, dropout=0.1, activation="relu", norm_first=False, layer_norm_eps=1e-5, ff=None
+    ):
         super().__init__()
         if ff is not None and not isinstance(ff, nn.Module):
             raise ValueError(f"ff={ff!r}; expected None (a dense FeedForward) or an nn.Module such as SparseMoE")
@@ -243,8 +250,10 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x, *, attn_mask=None, key_padding_mask=None, is_causal=False):
         def sa(h):
-            return self.dropout1(self.self_attn(h, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                                                is_causal=is_causal)[0])
+            return self.dropout1(
+                self.self_attn(h, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal)[0]
+            )
+
         if self.norm_first:
             x = x + sa(self.norm1(x))
             return x + self.dropout2(self.ff(self.norm2(x)))
@@ -257,8 +266,10 @@ def copy_from_torch_mha(mha, torch_mha):
     """Copy weights of an ``nn.MultiheadAttention`` into our ``MultiHeadAttention`` (in place)."""
     same_shape = (mha.d_model, mha.num_heads) == (torch_mha.embed_dim, torch_mha.num_heads)
     if not same_shape or not torch_mha._qkv_same_embed_dim:
-        raise ValueError(f"need embed_dim={mha.d_model}, num_heads={mha.num_heads} and no kdim/vdim, got "
-                         f"embed_dim={torch_mha.embed_dim}, num_heads={torch_mha.num_heads}")
+        raise ValueError(
+            f"need embed_dim={mha.d_model}, num_heads={mha.num_heads} and no kdim/vdim, got "
+            f"embed_dim={torch_mha.embed_dim}, num_heads={torch_mha.num_heads}"
+        )
     if (mha.in_proj.bias is None) != (torch_mha.in_proj_bias is None) or torch_mha.bias_k is not None:
         raise ValueError("bias settings differ (bias=... / add_bias_kv is not supported)")
     mha.in_proj.weight.copy_(torch_mha.in_proj_weight)
@@ -278,7 +289,11 @@ def copy_from_torch_encoder_layer(block, torch_layer):
     if block.norm_first != torch_layer.norm_first:
         raise ValueError(f"norm_first differs: ours {block.norm_first}, torch {torch_layer.norm_first}")
     copy_from_torch_mha(block.self_attn, torch_layer.self_attn)
-    for ours, theirs in ((block.ff.linear1, torch_layer.linear1), (block.ff.linear2, torch_layer.linear2),
-                         (block.norm1, torch_layer.norm1), (block.norm2, torch_layer.norm2)):
+    for ours, theirs in (
+        (block.ff.linear1, torch_layer.linear1),
+        (block.ff.linear2, torch_layer.linear2),
+        (block.norm1, torch_layer.norm1),
+        (block.norm2, torch_layer.norm2),
+    ):
         ours.load_state_dict(theirs.state_dict())
     return block

@@ -10,8 +10,10 @@ import torch.nn.functional as F
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Average the token vectors of each sequence, ignoring padding: (B, L, D), (B, L) -> (B, D)."""
     if hidden.dim() != 3 or attention_mask.shape != hidden.shape[:2]:
-        raise ValueError(f"expected hidden (B, L, D) and attention_mask (B, L); got {tuple(hidden.shape)} "
-                         f"and {tuple(attention_mask.shape)}")
+        raise ValueError(
+            f"expected hidden (B, L, D) and attention_mask (B, L); got {tuple(hidden.shape)} "
+            f"and {tuple(attention_mask.shape)}"
+        )
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
@@ -26,8 +28,11 @@ class EncoderModule(pl.LightningModule):
     def predict_step(self, batch, batch_idx):
         out = self.model(**batch)
         sentence = F.normalize(mean_pool(out.last_hidden_state, batch["attention_mask"]), dim=-1)
-        return {"last_hidden_state": out.last_hidden_state, "attention_mask": batch["attention_mask"],
-                "embedding": sentence}
+        return {
+            "last_hidden_state": out.last_hidden_state,
+            "attention_mask": batch["attention_mask"],
+            "embedding": sentence,
+        }
 
 
 class CausalLMModule(pl.LightningModule):
@@ -57,7 +62,7 @@ class CausalLMModule(pl.LightningModule):
 
     def predict_step(self, batch, batch_idx):
         ids = self.model.generate(**batch, pad_token_id=self.tokenizer.pad_token_id, **self.generation)
-        new_tokens = ids[:, batch["input_ids"].shape[1]:]
+        new_tokens = ids[:, batch["input_ids"].shape[1] :]
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
     def configure_optimizers(self):
@@ -75,24 +80,36 @@ class SentimentClassifier(pl.LightningModule):
 
     FUSED_DEVICES = ("cpu", "cuda")  # where configure_optimizers asks for the fused AdamW kernel
 
-    def __init__(self, source: str, labels: tuple = ("neg", "pos"), pretrained: bool = True, lr: float = 5e-5,
-                 weight_decay: float = 0.01, warmup_ratio: float = 0.1):
+    def __init__(
+        self,
+        source: str,
+        labels: tuple = ("neg", "pos"),
+        pretrained: bool = True,
+        lr: float = 5e-5,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+    ):
         super().__init__()
         from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
         from shared.models import classifier_from
 
         if lr <= 0 or not 0 <= warmup_ratio < 1 or weight_decay < 0:
-            raise ValueError(f"lr={lr}, warmup_ratio={warmup_ratio}, weight_decay={weight_decay}; expected lr > 0, "
-                             "0 <= warmup_ratio < 1 and weight_decay >= 0")
+            raise ValueError(
+                f"lr={lr}, warmup_ratio={warmup_ratio}, weight_decay={weight_decay}; expected lr > 0, "
+                "0 <= warmup_ratio < 1 and weight_decay >= 0"
+            )
         self.save_hyperparameters()
         labels = tuple(labels)
         num_labels = len(labels)
         self.model = classifier_from(source, pretrained=pretrained, labels=labels).train()
-        self.metrics = torch.nn.ModuleDict({
-            f"{stage}_{name}": metric(num_classes=num_labels, average="macro" if name == "f1" else "micro")
-            for stage in ("val", "test") for name, metric in (("acc", MulticlassAccuracy), ("f1", MulticlassF1Score))
-        })
+        self.metrics = torch.nn.ModuleDict(
+            {
+                f"{stage}_{name}": metric(num_classes=num_labels, average="macro" if name == "f1" else "micro")
+                for stage in ("val", "test")
+                for name, metric in (("acc", MulticlassAccuracy), ("f1", MulticlassF1Score))
+            }
+        )
 
     def forward(self, batch):
         return self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
@@ -125,8 +142,10 @@ class SentimentClassifier(pl.LightningModule):
 
         # Biases and normalisation weights (1-D tensors) get no weight decay, as in BERT's recipe.
         params = [p for p in self.parameters() if p.requires_grad]
-        groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": self.hparams.weight_decay},
-                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+        groups = [
+            {"params": [p for p in params if p.ndim >= 2], "weight_decay": self.hparams.weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+        ]
         # fused: one kernel updates every tensor. For MiniLM on a CPU the default (foreach) step costs as much as
         # the forward and backward passes together; the fused one about a quarter of that. Same update rule.
         fused = self.device.type in SentimentClassifier.FUSED_DEVICES or None  # also borrowed by DistillationModule

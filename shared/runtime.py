@@ -251,8 +251,9 @@ def quiet_libraries(tips: bool = True, progress_bars: bool = True) -> None:
     warnings.filterwarnings("ignore", message=".*defined a `validation_step` but have no `val_dataloader`.*")
     # transformers 5.23 renamed gradient checkpointing to activation checkpointing; the course keeps the old
     # names, which every transformers it supports (>= 5.6) has
-    warnings.filterwarnings("ignore", message=".*`(is_)?gradient_checkpointing(_enable)?` is deprecated.*",
-                            category=FutureWarning)
+    warnings.filterwarnings(
+        "ignore", message=".*`(is_)?gradient_checkpointing(_enable)?` is deprecated.*", category=FutureWarning
+    )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import datasets
     import transformers

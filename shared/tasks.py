@@ -151,8 +151,18 @@ class SequenceModel(pl.LightningModule):
     the labelled positions only).
     """
 
-    def __init__(self, vocab_size, num_classes, d_model=64, num_heads=4, positions=True, attention=True,
-                 ffn=True, lr=3e-3, max_len=64):
+    def __init__(
+        self,
+        vocab_size,
+        num_classes,
+        d_model=64,
+        num_heads=4,
+        positions=True,
+        attention=True,
+        ffn=True,
+        lr=3e-3,
+        max_len=64,
+    ):
         super().__init__()
         if not (attention or ffn):
             raise ValueError("attention=False and ffn=False leave nothing to learn; expected at least one")
@@ -208,16 +218,31 @@ class BlockModel(pl.LightningModule):
     ``train_cv`` (coefficient of variation of tokens per expert) and ``train_load_<e>`` (expert e's share).
     """
 
-    def __init__(self, vocab_size, num_classes, d_model=32, num_heads=2, d_ff=32, num_experts=None, top_k=1,
-                 aux_weight=0.0, capacity_factor=None, lr=3e-3, max_len=64):
+    def __init__(
+        self,
+        vocab_size,
+        num_classes,
+        d_model=32,
+        num_heads=2,
+        d_ff=32,
+        num_experts=None,
+        top_k=1,
+        aux_weight=0.0,
+        capacity_factor=None,
+        lr=3e-3,
+        max_len=64,
+    ):
         super().__init__()
         if aux_weight < 0 or (aux_weight > 0 and num_experts is None):
             raise ValueError(f"aux_weight={aux_weight!r}; expected 0, or a positive weight together with experts")
         self.save_hyperparameters()
         self.embed = TokenEmbedding(vocab_size, d_model)
         self.positions = SinusoidalPositionalEncoding(d_model, max_len)
-        ff = (SwiGLU(d_model, d_ff) if num_experts is None
-              else SparseMoE(d_model, d_ff, num_experts, top_k, capacity_factor=capacity_factor))
+        ff = (
+            SwiGLU(d_model, d_ff)
+            if num_experts is None
+            else SparseMoE(d_model, d_ff, num_experts, top_k, capacity_factor=capacity_factor)
+        )
         self.block = TransformerBlock(d_model, num_heads, d_ff, dropout=0.0, norm_first=True, ff=ff)
         self.norm, self.head = nn.LayerNorm(d_model), nn.Linear(d_model, num_classes)
 

@@ -47,8 +47,10 @@ class Trainer(pl.Trainer):
 
     def predict(self, *args, **kwargs):
         if self.world_size > 1:
-            raise ValueError(f"predict on {self.world_size} processes would give each one a shard of the data; "
-                             "expected a single-device trainer: make_trainer(single_device=True)")
+            raise ValueError(
+                f"predict on {self.world_size} processes would give each one a shard of the data; "
+                "expected a single-device trainer: make_trainer(single_device=True)"
+            )
         return self._launch(super().predict, args, kwargs)
 
     def _launch(self, method, args, kwargs):
@@ -101,8 +103,12 @@ def make_trainer(single_device: bool = False, **kwargs) -> Trainer:
         settings["devices"] = 1
         settings["strategy"] = "ddp_notebook" if settings["strategy"] == "ddp_notebook" else "auto"
     root = os.environ.get("COURSE_RUNS_DIR", "runs")
-    settings.update(enable_progress_bar=not headless(), enable_model_summary=profile().name == "full",
-                    default_root_dir=root, log_every_n_steps=10)
+    settings.update(
+        enable_progress_bar=not headless(),
+        enable_model_summary=profile().name == "full",
+        default_root_dir=root,
+        log_every_n_steps=10,
+    )
     settings.update(kwargs)
     if settings.get("logger", True) is True:
         settings["logger"] = CSVLogger(settings["default_root_dir"])

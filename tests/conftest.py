@@ -18,9 +18,11 @@ SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "CO
 @pytest.fixture(autouse=True)
 def isolate_process_state():
     env = {name: os.environ.get(name) for name in SWITCHES}
-    constants = [(sys.modules["huggingface_hub"].constants, "HF_HUB_OFFLINE"),
-                 (sys.modules["datasets"].config, "HF_HUB_OFFLINE"),
-                 (sys.modules["datasets"].config, "HF_DATASETS_OFFLINE")]
+    constants = [
+        (sys.modules["huggingface_hub"].constants, "HF_HUB_OFFLINE"),
+        (sys.modules["datasets"].config, "HF_HUB_OFFLINE"),
+        (sys.modules["datasets"].config, "HF_DATASETS_OFFLINE"),
+    ]
     saved = [(obj, name, getattr(obj, name)) for obj, name in constants]
     yield
     for name, value in env.items():

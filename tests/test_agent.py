@@ -9,20 +9,51 @@ from shared.agents.loop import NO_ACTION, act, parse, run_agent
 from shared.agents.toolkit import Retriever, ToolError, calculator, word_counter
 
 
-@pytest.mark.parametrize(("expression", "value"), [
-    ("347 * 29", "10063"), ("(2 + 3) ** 2 / 4", "6.25"), ("7 // 2", "3"), ("7 % 3", "1"), ("-3 + +5", "2"),
-    ("10 / 4", "2.5"), ("6 / 3", "2"), ("2 ** 10", "1024"), ("12345678901234567890 * 10", "123456789012345678900"),
-])
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("347 * 29", "10063"),
+        ("(2 + 3) ** 2 / 4", "6.25"),
+        ("7 // 2", "3"),
+        ("7 % 3", "1"),
+        ("-3 + +5", "2"),
+        ("10 / 4", "2.5"),
+        ("6 / 3", "2"),
+        ("2 ** 10", "1024"),
+        ("12345678901234567890 * 10", "123456789012345678900"),
+    ],
+)
 def test_calculator_hand_values(expression, value):
     assert calculator(expression) == value
 
 
-@pytest.mark.parametrize("hostile", [
-    "__import__('os').system('ls')", "import os", "().__class__.__bases__", "open('/etc/passwd')",
-    "9 ** 9 ** 9", "10 ** 1000", "2 ** 100000", "(10 ** 60) * (10 ** 60)", "'a' * 3", "[1, 2][0]",
-    "lambda: 1", "x + 1", "True + 1", "1 / 0", "5 % 0", "0 ** -1", "what is two plus two", "1 +", "",
-    "1" * 300, "(-8) ** 0.5", "[x for x in range(10)]",
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "__import__('os').system('ls')",
+        "import os",
+        "().__class__.__bases__",
+        "open('/etc/passwd')",
+        "9 ** 9 ** 9",
+        "10 ** 1000",
+        "2 ** 100000",
+        "(10 ** 60) * (10 ** 60)",
+        "'a' * 3",
+        "[1, 2][0]",
+        "lambda: 1",
+        "x + 1",
+        "True + 1",
+        "1 / 0",
+        "5 % 0",
+        "0 ** -1",
+        "what is two plus two",
+        "1 +",
+        "",
+        "1" * 300,
+        "(-8) ** 0.5",
+        "[x for x in range(10)]",
+    ],
+)
 def test_calculator_refuses_hostile_input(hostile):
     with pytest.raises(ToolError) as err:
         calculator(hostile)
@@ -51,8 +82,10 @@ def test_retriever_returns_the_nearest_sentence():
     retriever = Retriever(sentences, encode)
     assert retriever("where is the dog") == "a dog barks"
     assert torch.allclose(retriever.scores("fish"), torch.tensor([0.0, 0.0, 1.0]))
-    assert Retriever(sentences, encode, k=2)("cat and dog").split(" ")[:3] in (["the", "cat", "sleeps"],
-                                                                                ["a", "dog", "barks"])
+    assert Retriever(sentences, encode, k=2)("cat and dog").split(" ")[:3] in (
+        ["the", "cat", "sleeps"],
+        ["a", "dog", "barks"],
+    )
     with pytest.raises(ValueError, match="k="):
         Retriever(sentences, encode, k=4)
     with pytest.raises(ValueError, match="one embedding per sentence"):

@@ -33,7 +33,6 @@ GENERATED = [
 ]
 
 
-
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 

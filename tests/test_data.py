@@ -52,11 +52,14 @@ def test_sentiment_schema_and_dynamic_padding():
     assert batch["input_ids"].shape[1] == lengths.max()  # padded to the longest in this batch only
 
 
-@pytest.mark.parametrize("texts, match", [
-    ([], "expected a string or a non-empty list of strings; got list"),
-    (["ok", ""], "item 1 is empty"),
-    (["ok", 3], "item 1 has type int"),
-])
+@pytest.mark.parametrize(
+    "texts, match",
+    [
+        ([], "expected a string or a non-empty list of strings; got list"),
+        (["ok", ""], "item 1 is empty"),
+        (["ok", 3], "item 1 has type int"),
+    ],
+)
 def test_text_loader_rejects_bad_input(texts, match):
     _, tokenizer = models.load_encoder()
     with pytest.raises(ValueError, match=match):

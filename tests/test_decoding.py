@@ -78,17 +78,20 @@ def test_repetition_penalty_by_hand():
     assert decoding.repetition_penalty(scores, torch.tensor([[0, 1, 0]]), 2.0).tolist() == [[1.0, -4.0, 1.0]]
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda s, i: decoding.temperature(s, 0), "expected a number > 0"),
-    (lambda s, i: decoding.temperature(s, -1.0), "expected a number > 0"),
-    (lambda s, i: decoding.top_k(s, 0), "expected an integer >= 1"),
-    (lambda s, i: decoding.top_k(s, 2.5), "expected an integer >= 1"),
-    (lambda s, i: decoding.top_p(s, 0.0), r"expected a number in \(0, 1\]"),
-    (lambda s, i: decoding.top_p(s, 1.2), r"expected a number in \(0, 1\]"),
-    (lambda s, i: decoding.repetition_penalty(s, i, 0.0), "expected a number > 0"),
-    (lambda s, i: decoding.repetition_penalty(s, i[:1], 1.2), "expected input_ids of shape"),
-    (lambda s, i: decoding.temperature(s[0], 1.0), r"expected scores as a float tensor of shape \(batch, vocab\)"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda s, i: decoding.temperature(s, 0), "expected a number > 0"),
+        (lambda s, i: decoding.temperature(s, -1.0), "expected a number > 0"),
+        (lambda s, i: decoding.top_k(s, 0), "expected an integer >= 1"),
+        (lambda s, i: decoding.top_k(s, 2.5), "expected an integer >= 1"),
+        (lambda s, i: decoding.top_p(s, 0.0), r"expected a number in \(0, 1\]"),
+        (lambda s, i: decoding.top_p(s, 1.2), r"expected a number in \(0, 1\]"),
+        (lambda s, i: decoding.repetition_penalty(s, i, 0.0), "expected a number > 0"),
+        (lambda s, i: decoding.repetition_penalty(s, i[:1], 1.2), "expected input_ids of shape"),
+        (lambda s, i: decoding.temperature(s[0], 1.0), r"expected scores as a float tensor of shape \(batch, vocab\)"),
+    ],
+)
 def test_bad_inputs(call, message):
     scores, ids = random_scores(0)
     with pytest.raises(ValueError, match=message):
@@ -109,8 +112,11 @@ def test_diversity_measures_by_hand():
 
 def test_until_eos_keeps_the_first_end_token():
     tokens = torch.tensor([[5, 2, 2, 2], [5, 6, 7, 8], [2, 9, 2, 9]])
-    assert decoding.until_eos(tokens, [2]).tolist() == [[True, True, False, False], [True] * 4,
-                                                        [True, False, False, False]]
+    assert decoding.until_eos(tokens, [2]).tolist() == [
+        [True, True, False, False],
+        [True] * 4,
+        [True, False, False, False],
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +124,18 @@ def tiny_chat():
     tokenizer = AutoTokenizer.from_pretrained(models.smollm_path(), padding_side="left")
     if tokenizer.pad_token is None:  # as load_chat_lm does (transformers < 5.18 converts the GGUF without one)
         tokenizer.pad_token = tokenizer.eos_token
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, intermediate_size=64, max_position_embeddings=256,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     torch.manual_seed(0)
     return LlamaForCausalLM(config).eval(), tokenizer
 
@@ -132,14 +146,15 @@ def test_generation_module_gives_the_models_own_log_probabilities(tiny_chat, bea
     module = decoding.GenerationModule(model, tokenizer, max_new_tokens=6, do_sample=False, num_beams=beams)
     loader = text_loader(tokenizer, ["the owl", "on monday the baker walked"], batch_size=2, padding_side="left")
     out = make_trainer(single_device=True, logger=False, enable_progress_bar=False).predict(module, loader)[0]
-    for prompt, tokens, logprobs, text in zip(["the owl", "on monday the baker walked"], out["tokens"],
-                                              out["logprobs"], out["texts"], strict=True):
+    for prompt, tokens, logprobs, text in zip(
+        ["the owl", "on monday the baker walked"], out["tokens"], out["logprobs"], out["texts"], strict=True
+    ):
         ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
-        alone = model.generate(ids, max_new_tokens=6, do_sample=False, num_beams=beams)[0, ids.shape[1]:]
-        assert tokens == alone.tolist()[:len(tokens)]
+        alone = model.generate(ids, max_new_tokens=6, do_sample=False, num_beams=beams)[0, ids.shape[1] :]
+        assert tokens == alone.tolist()[: len(tokens)]
         full = torch.cat([ids, torch.tensor([tokens])], dim=1)
         with torch.no_grad():
-            again = model(full).logits[0, ids.shape[1] - 1:-1].log_softmax(-1)
+            again = model(full).logits[0, ids.shape[1] - 1 : -1].log_softmax(-1)
         expected = again.gather(-1, torch.tensor(tokens)[:, None]).squeeze(-1)
         assert torch.allclose(torch.tensor(logprobs), expected, atol=1e-4)
         assert text == tokenizer.decode(tokens, skip_special_tokens=True)

@@ -4,7 +4,6 @@ instruct LM of the tiny profile is read in tests/test_models.py). Small and offl
 and `make test-latest` hold the lower bounds in pyproject.toml and the newest releases to (README, Supported
 versions)."""
 
-
 import pytest
 import torch
 
@@ -40,7 +39,7 @@ def test_evaluate_loads_a_local_metric(tmp_path):
     datasets' Features work together at the installed versions."""
     import evaluate
 
-    (tmp_path / "hit_rate.py").write_text('''
+    (tmp_path / "hit_rate.py").write_text("""
 import datasets
 import evaluate
 
@@ -53,7 +52,7 @@ class HitRate(evaluate.Metric):
 
     def _compute(self, predictions, references):
         return {"hit_rate": sum(p == r for p, r in zip(predictions, references)) / len(references)}
-''')
+""")
     metric = evaluate.load(str(tmp_path / "hit_rate.py"))
     assert metric.compute(predictions=[1, 0, 1, 1], references=[1, 1, 1, 0]) == {"hit_rate": 0.5}
 
@@ -65,8 +64,9 @@ def test_peft_lora_trains_only_the_adapters_and_merges():
     ids = torch.randint(0, 64, (2, 8), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         before = base(ids).logits
-    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True,
-                                            task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        base, LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True, task_type="CAUSAL_LM")
+    )
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
     with torch.no_grad():  # LoRA's B starts at zero: the adapted model starts as the base model
@@ -89,12 +89,14 @@ def test_onnx_export_with_dynamo_runs_in_onnxruntime(tmp_path):
     import onnxruntime
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.LayerNorm(16),
-                                torch.nn.Linear(16, 2)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.LayerNorm(16), torch.nn.Linear(16, 2)
+    ).eval()
     x = torch.randn(3, 8)
     path = tmp_path / "model.onnx"
-    torch.onnx.export(model, (x,), str(path), dynamo=True, input_names=["x"], output_names=["logits"],
-                      dynamic_shapes=({0: "batch"},))
+    torch.onnx.export(
+        model, (x,), str(path), dynamo=True, input_names=["x"], output_names=["logits"], dynamic_shapes=({0: "batch"},)
+    )
     onnx.checker.check_model(onnx.load(str(path)))
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     x5 = torch.randn(5, 8)  # another batch size: the batch axis is dynamic
@@ -108,9 +110,17 @@ def test_hf_trainer_runs_with_accelerate(tmp_path):
 
     model = tiny_gpt2().train()
     data = [{"input_ids": torch.arange(8) % 64, "labels": torch.arange(8) % 64} for _ in range(8)]
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=3, per_device_train_batch_size=4, use_cpu=True,
-                             report_to=[], save_strategy="no", logging_steps=1, learning_rate=1e-2,
-                             disable_tqdm=True)
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=3,
+        per_device_train_batch_size=4,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=1,
+        learning_rate=1e-2,
+        disable_tqdm=True,
+    )
     trainer = Trainer(model=model, args=args, train_dataset=data)
     result = trainer.train()
     assert result.global_step == 3 and result.training_loss > 0

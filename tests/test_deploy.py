@@ -25,8 +25,15 @@ def exported(tmp_path_factory):
             os.environ["COURSE_PROFILE"] = saved
         runtime.profile.cache_clear()
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64, num_labels=2)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=2,
+    )
     model = BertForSequenceClassification(config).eval()
     folder = tmp_path_factory.mktemp("onnx")
     example = dict(tokenizer(["a good film", "a dull and tedious plot"], padding=True, return_tensors="pt"))
@@ -69,8 +76,13 @@ def test_server_answers_and_rejects(exported):
     assert set(one) == {"text", "label", "score", "probs", "truncated"} and one["label"] in ("neg", "pos")
     assert one["score"] == pytest.approx(max(one["probs"].values())) and not one["truncated"]
     assert [r["text"] for r in server(TEXTS[:3])] == TEXTS[:3] and server(TEXTS[1])["truncated"]
-    for bad, message in ((42, "expected a string"), ("  ", "empty"), (["ok", None], "expected every item"),
-                         ([], "non-empty list"), (TEXTS, "at most 3")):
+    for bad, message in (
+        (42, "expected a string"),
+        ("  ", "empty"),
+        (["ok", None], "expected every item"),
+        ([], "non-empty list"),
+        (TEXTS, "at most 3"),
+    ):
         with pytest.raises(ValueError, match=message):
             server(bad)
     with pytest.raises(ValueError, match="max_batch >= 1"):

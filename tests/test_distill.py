@@ -26,8 +26,7 @@ def test_hinton_loss_by_hand():
     kl = sum(a * math.log(a / b) for a, b in zip(p_t, p_s, strict=True))
     ce = -math.log(math.exp(0) / (math.exp(1) + math.exp(0)))
     assert hinton_loss(s, t, temperature=T).item() == pytest.approx(T * T * kl, rel=1e-6)
-    assert hinton_loss(s, t, y, temperature=T, alpha=0.3).item() == pytest.approx(0.3 * T * T * kl + 0.7 * ce,
-                                                                                  rel=1e-6)
+    assert hinton_loss(s, t, y, temperature=T, alpha=0.3).item() == pytest.approx(0.3 * T * T * kl + 0.7 * ce, rel=1e-6)
     assert hinton_loss(s, t, y, temperature=T).item() == pytest.approx(0.5 * T * T * kl + 0.5 * ce, rel=1e-6)
     assert hinton_loss(s, t, y, alpha=0.0).item() == pytest.approx(ce, rel=1e-6)  # labels only
 
@@ -52,13 +51,16 @@ def test_gradient_scale_is_kept_by_t_squared():
     assert 0.2 < norms[0] / norms[1] < 5  # without T^2 the ratio would be about (8/4)^2 = 4 times larger
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(temperature=0.0), "expected a number > 0"),
-    (dict(temperature=-1.0), "expected a number > 0"),
-    (dict(alpha=1.5, labels=torch.tensor([0, 1])), "expected a weight between 0 and 1"),
-    (dict(alpha=0.5), "no cross-entropy term to weight"),
-    (dict(labels=torch.tensor([0])), "expected one label per row"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(temperature=0.0), "expected a number > 0"),
+        (dict(temperature=-1.0), "expected a number > 0"),
+        (dict(alpha=1.5, labels=torch.tensor([0, 1])), "expected a weight between 0 and 1"),
+        (dict(alpha=0.5), "no cross-entropy term to weight"),
+        (dict(labels=torch.tensor([0])), "expected one label per row"),
+    ],
+)
 def test_bad_inputs(kwargs, message):
     with pytest.raises(ValueError, match=message):
         hinton_loss(torch.zeros(2, 3), torch.zeros(2, 3), **kwargs)
@@ -67,8 +69,15 @@ def test_bad_inputs(kwargs, message):
 
 
 def tiny_bert(layers=4):
-    config = BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=2)
+    config = BertConfig(
+        vocab_size=100,
+        hidden_size=16,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        num_labels=2,
+    )
     torch.manual_seed(0)
     return BertForSequenceClassification(config).eval()
 
@@ -91,8 +100,7 @@ def test_shrink_copies_the_chosen_layers(tmp_path):
 
 
 def test_shrink_works_for_distilbert_and_refuses_bad_layer_lists():
-    config = DistilBertConfig(vocab_size=100, dim=16, n_layers=4, n_heads=2, hidden_dim=32,
-                              max_position_embeddings=32)
+    config = DistilBertConfig(vocab_size=100, dim=16, n_layers=4, n_heads=2, hidden_dim=32, max_position_embeddings=32)
     student = shrink(DistilBertForSequenceClassification(config), every_other_layer(4))
     assert student.config.n_layers == 2 and len(student.distilbert.transformer.layer) == 2
     for keep in ([], [0, 0], [2, 1], [4], [0.5]):
@@ -107,8 +115,12 @@ def test_parameter_counts():
     model = tiny_bert(4)
     counts = parameter_counts(model)
     emb = model.bert.embeddings
-    expected = emb.word_embeddings.weight.numel() + emb.position_embeddings.weight.numel() + \
-        emb.token_type_embeddings.weight.numel() + 2 * 16
+    expected = (
+        emb.word_embeddings.weight.numel()
+        + emb.position_embeddings.weight.numel()
+        + emb.token_type_embeddings.weight.numel()
+        + 2 * 16
+    )
     assert counts["embeddings"] == expected
     assert counts["total"] == sum(p.numel() for p in model.parameters()) == expected + counts["non_embedding"]
     layer = sum(p.numel() for p in model.bert.encoder.layer[0].parameters())
@@ -121,8 +133,11 @@ def batches(n=64, batch_size=16):
     labels = (ids[:, 0] < 50).long()  # the first token decides the class
 
     def collate(rows):
-        return {"input_ids": torch.stack([r[0] for r in rows]), "attention_mask": torch.ones(len(rows), 6).long(),
-                "labels": torch.stack([r[1] for r in rows])}
+        return {
+            "input_ids": torch.stack([r[0] for r in rows]),
+            "attention_mask": torch.ones(len(rows), 6).long(),
+            "labels": torch.stack([r[1] for r in rows]),
+        }
 
     return DataLoader(list(zip(ids, labels, strict=True)), batch_size=batch_size, collate_fn=collate)
 
@@ -141,8 +156,9 @@ def test_distillation_module_trains_the_student_only(with_teacher):
     if with_teacher:
         assert not module.teacher.training and module.student.training
         assert not any(p.requires_grad for p in module.teacher.parameters())
-    probs = torch.cat(make_trainer(single_device=True, logger=False, enable_progress_bar=False).predict(
-        module, batches()))
+    probs = torch.cat(
+        make_trainer(single_device=True, logger=False, enable_progress_bar=False).predict(module, batches())
+    )
     assert probs.shape == (64, 2) and torch.allclose(probs.sum(-1), torch.ones(64))
     with pytest.raises(ValueError, match="expected lr > 0"):
         DistillationModule(student, teacher, temperature=0.0)

@@ -21,8 +21,13 @@ def tiny_lm(seed=0):
 def test_dpo_loss_hand_values():
     # pair 1: beta * ((-10 - -11) - (-12 - -11)) = 0.5 * 2 = 1     -> -log sigmoid(1)    = log(1 + e^-1)  = 0.31326
     # pair 2: beta * ((-5 - -5) - (-4 - -5))   = 0.5 * -1 = -0.5   -> -log sigmoid(-0.5) = log(1 + e^0.5) = 0.97408
-    loss = dpo_loss(torch.tensor([-10.0, -5.0]), torch.tensor([-12.0, -4.0]), torch.tensor([-11.0, -5.0]),
-                    torch.tensor([-11.0, -5.0]), beta=0.5)
+    loss = dpo_loss(
+        torch.tensor([-10.0, -5.0]),
+        torch.tensor([-12.0, -4.0]),
+        torch.tensor([-11.0, -5.0]),
+        torch.tensor([-11.0, -5.0]),
+        beta=0.5,
+    )
     expected = (math.log(1 + math.exp(-1)) + math.log(1 + math.exp(0.5))) / 2
     assert loss.item() == pytest.approx(expected, abs=1e-6) and expected == pytest.approx(0.64367, abs=1e-5)
 
@@ -70,9 +75,12 @@ def test_dpo_module_prefers_chosen_and_keeps_reference_frozen():
     make_trainer(max_steps=5, logger=False, enable_checkpointing=False).fit(module, pair_loader(pairs, 0, 4))
     assert all(torch.equal(a, b) for a, b in zip(before, module.reference.parameters(), strict=True))
     with torch.no_grad():
-        margin = ((completion_logprobs(module.policy, batch["chosen"]) - completion_logprobs(module.reference,
-                   batch["chosen"])) - (completion_logprobs(module.policy, batch["rejected"])
-                                        - completion_logprobs(module.reference, batch["rejected"])))
+        margin = (
+            completion_logprobs(module.policy, batch["chosen"]) - completion_logprobs(module.reference, batch["chosen"])
+        ) - (
+            completion_logprobs(module.policy, batch["rejected"])
+            - completion_logprobs(module.reference, batch["rejected"])
+        )
     assert (margin > 0).all()
 
 

@@ -73,9 +73,17 @@ class _Line(pl.LightningModule):
 
 
 def _fit(batch_size, accumulate, callbacks, x, y, steps=1):
-    trainer = pl.Trainer(max_steps=steps, accumulate_grad_batches=accumulate, callbacks=callbacks, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         accelerator="cpu", devices=1)
+    trainer = pl.Trainer(
+        max_steps=steps,
+        accumulate_grad_batches=accumulate,
+        callbacks=callbacks,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+    )
     trainer.fit(_Line(), DataLoader(TensorDataset(x, y), batch_size=batch_size))
     return trainer
 
@@ -116,7 +124,7 @@ def test_gradient_gap_values_and_checks():
     b = {"w": torch.tensor([1.0, 2.5]), "b": torch.tensor([0.0])}
     gap = gradient_gap(a, b)
     assert gap["max_abs"] == pytest.approx(0.5) and gap["max_rel"] == pytest.approx(0.2)
-    assert gap["cosine"] == pytest.approx((1 + 5) / (5 ** 0.5 * 7.25 ** 0.5))
+    assert gap["cosine"] == pytest.approx((1 + 5) / (5**0.5 * 7.25**0.5))
     with pytest.raises(ValueError, match="same parameters"):
         gradient_gap(a, {"w": b["w"]})
 
@@ -132,8 +140,7 @@ def test_disable_dropout():
 def test_model_state_bytes_per_strategy():
     assert model_state_bytes(100, "ddp", 4) == {"weights": 400, "grads": 400, "adam": 800, "total": 1600}
     assert model_state_bytes(100, "ddp_notebook", 4)["total"] == 1600
-    assert model_state_bytes(100, "deepspeed_stage_2", 4) == {"weights": 400, "grads": 100, "adam": 200,
-                                                              "total": 700}
+    assert model_state_bytes(100, "deepspeed_stage_2", 4) == {"weights": 400, "grads": 100, "adam": 200, "total": 700}
     assert model_state_bytes(100, "fsdp", 4)["total"] == 400
     with pytest.raises(ValueError, match="expected one of: ddp_notebook, ddp"):
         model_state_bytes(100, "zero3", 4)

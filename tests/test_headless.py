@@ -23,9 +23,24 @@ def interactive_env() -> dict:
 
 
 def test_a_training_notebook_passes_nbval_with_ci_unset():
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-                          "--nbval-cell-timeout=120", str(NOTEBOOK)], cwd=NOTEBOOK.parent, env=interactive_env(),
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-cell-timeout=120",
+            str(NOTEBOOK),
+        ],
+        cwd=NOTEBOOK.parent,
+        env=interactive_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout[-3000:]
     assert "3 passed" in out.stdout
 

@@ -21,16 +21,28 @@ global.timeout='60'
 
 def test_pip_settings_follow_pips_precedence():
     settings = install.pip_settings(PIP_CONFIG)
-    assert settings == {"find-links": ["/opt/wheels"], "cert": ["/etc/ssl/certs/ca-certificates.crt"],
-                        "extra-index-url": ["file:///opt/pypi/simple", "file:///opt/pypi-more/simple"],
-                        "index-url": ["https://mirror.example/simple"]}
+    assert settings == {
+        "find-links": ["/opt/wheels"],
+        "cert": ["/etc/ssl/certs/ca-certificates.crt"],
+        "extra-index-url": ["file:///opt/pypi/simple", "file:///opt/pypi-more/simple"],
+        "index-url": ["https://mirror.example/simple"],
+    }
 
 
 def test_uv_gets_the_same_sources_as_pip():
     args, env = install.uv_source_args(install.pip_settings(PIP_CONFIG))
-    assert args == ["--index-url", "https://mirror.example/simple",
-                    "--extra-index-url", "file:///opt/pypi/simple", "--extra-index-url", "file:///opt/pypi-more/simple",
-                    "--find-links", "/opt/wheels", "--index-strategy", "unsafe-best-match"]
+    assert args == [
+        "--index-url",
+        "https://mirror.example/simple",
+        "--extra-index-url",
+        "file:///opt/pypi/simple",
+        "--extra-index-url",
+        "file:///opt/pypi-more/simple",
+        "--find-links",
+        "/opt/wheels",
+        "--index-strategy",
+        "unsafe-best-match",
+    ]
     assert env == {"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"}
     assert install.uv_source_args({}) == ([], {})
     assert "--no-index" in install.uv_source_args({"no-index": ["true"]})[0]
@@ -67,22 +79,38 @@ def test_uv_absent_is_bootstrapped_with_pip(monkeypatch, tmp_path):
     installer, uv, how = install.choose("auto", str(tmp_path / "venv"))
     assert (installer, uv, how) == ("uv", None, "target")  # this interpreter has pip
     route, cmds, _ = install.plan(installer, sys.executable, ".venv", uv, {}, [], bootstrap=how)
-    assert cmds[0] == [sys.executable, "-m", "pip", "install", "-q", "--target", str(tmp_path / "uv-home"),
-                       f"uv=={install.UV_VERSION}"]
+    assert cmds[0] == [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--target",
+        str(tmp_path / "uv-home"),
+        f"uv=={install.UV_VERSION}",
+    ]
     assert cmds[1][0] == str(tmp_path / "uv-home" / "bin" / "uv") and cmds[1][1] == "venv"
     _check_torch_first_then_lock_without_deps(cmds)
     # An interpreter without pip of its own: make the venv first and bootstrap uv inside it.
     _, cmds, _ = install.plan("uv", sys.executable, ".venv", None, {}, [], bootstrap="venv")
-    assert _steps(cmds[:2]) == [f"{sys.executable} -m venv .venv", f".venv/bin/python -m pip install -q "
-                                                                   f"uv=={install.UV_VERSION}"]
+    assert _steps(cmds[:2]) == [
+        f"{sys.executable} -m venv .venv",
+        f".venv/bin/python -m pip install -q uv=={install.UV_VERSION}",
+    ]
     assert cmds[2][0] == ".venv/bin/uv"
 
 
 def test_installer_pip_on_request(monkeypatch):
     monkeypatch.setattr(install.shutil, "which", lambda name: "/usr/local/bin/uv")  # even with uv around
     installer, uv, _ = install.choose("pip", ".venv")
-    route, cmds, env = install.plan(installer, "python3", ".venv", uv, install.pip_settings(PIP_CONFIG),
-                                    ["--index-url", "https://download.pytorch.org/whl/cpu"])
+    route, cmds, env = install.plan(
+        installer,
+        "python3",
+        ".venv",
+        uv,
+        install.pip_settings(PIP_CONFIG),
+        ["--index-url", "https://download.pytorch.org/whl/cpu"],
+    )
     assert route == "pip" and env == {}
     assert _steps(cmds) == [
         "python3 -m venv .venv",
@@ -108,7 +136,12 @@ def test_the_lock_pins_the_torch_that_every_route_installs():
 
 
 def test_dry_run_prints_a_plan_and_installs_nothing(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "tools.setup.install", "--dry-run", "--installer", "pip",
-                          "--venv", str(tmp_path / "v")], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "tools.setup.install", "--dry-run", "--installer", "pip", "--venv", str(tmp_path / "v")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert out.returncode == 0 and out.stdout.startswith("route: pip")
     assert not (tmp_path / "v").exists()

@@ -6,6 +6,7 @@ inference "fast path", so every position, padded ones included, must match. A se
 lets the fast path run and compares only the non-padded positions (the fast path may write zeros at
 padded positions).
 """
+
 import math
 
 import pytest
@@ -51,6 +52,7 @@ def kpm(lengths, Lk):
 
 
 # ---------------------------------------------------------------- attention()
+
 
 def qkv(Lq=L, Lk=L, requires_grad=False):
     g = torch.Generator().manual_seed(0)
@@ -123,6 +125,7 @@ def test_causal_and_padding_masks():
 
 # ---------------------------------------------------------------- MultiHeadAttention
 
+
 def mha_pair(bias=True):
     torch.manual_seed(0)
     theirs = nn.MultiheadAttention(D, H, batch_first=True, bias=bias).to(DT)
@@ -133,8 +136,18 @@ def mha_pair(bias=True):
     return copy_from_torch_mha(MultiHeadAttention(D, H, bias=bias).to(DT), theirs), theirs
 
 
-MHA_CASES = ["none", "key_padding", "causal_mask", "is_causal", "causal+padding", "float_mask+padding",
-             "mask4d", "cross", "cross+padding", "no_bias"]
+MHA_CASES = [
+    "none",
+    "key_padding",
+    "causal_mask",
+    "is_causal",
+    "causal+padding",
+    "float_mask+padding",
+    "mask4d",
+    "cross",
+    "cross+padding",
+    "no_bias",
+]
 
 
 @pytest.mark.parametrize("need_weights", [False, True])
@@ -216,10 +229,12 @@ def test_mha_dropout_only_in_training():
 
 # ---------------------------------------------------------------- TransformerBlock
 
+
 def block_pair(norm_first, activation, dropout=0.0):
     torch.manual_seed(0)
-    theirs = nn.TransformerEncoderLayer(D, H, dim_feedforward=32, dropout=dropout, activation=activation,
-                                        batch_first=True, norm_first=norm_first)
+    theirs = nn.TransformerEncoderLayer(
+        D, H, dim_feedforward=32, dropout=dropout, activation=activation, batch_first=True, norm_first=norm_first
+    )
     with torch.no_grad():  # non-trivial LayerNorm / attention biases so a missed copy shows
         for name, p in theirs.named_parameters():
             if name.endswith("bias") or name.startswith("norm"):
@@ -289,6 +304,7 @@ def test_feed_forward_and_token_embedding():
 
 # ---------------------------------------------------------------- positional encodings
 
+
 def test_sinusoidal_positional_encoding_values():
     pe_mod = SinusoidalPositionalEncoding(D, max_len=50)
     pe = pe_mod.pe
@@ -325,6 +341,7 @@ def test_positional_encoding_too_long_raises(cls):
 
 # ---------------------------------------------------------------- errors
 
+
 def test_value_errors():
     with pytest.raises(ValueError, match=r"d_model=10 must be divisible by num_heads=3"):
         MultiHeadAttention(10, 3)
@@ -353,5 +370,4 @@ def test_value_errors():
     with pytest.raises(ValueError, match=r"num_heads=4.*num_heads=2"):
         copy_from_torch_mha(mha, nn.MultiheadAttention(D, 2, batch_first=True))
     with pytest.raises(ValueError, match=r"norm_first differs"):
-        copy_from_torch_encoder_layer(
-            TransformerBlock(D, H, 32), nn.TransformerEncoderLayer(D, H, norm_first=True))
+        copy_from_torch_encoder_layer(TransformerBlock(D, H, 32), nn.TransformerEncoderLayer(D, H, norm_first=True))

@@ -9,8 +9,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_ruff_is_clean():
-    folders = ["shared", "tools", "tests", "bench", *sorted(p.name for p in ROOT.glob("week*")),
-               *(["scripts"] if (ROOT / "scripts").is_dir() else []), "solutions"]
-    out = subprocess.run([sys.executable, "-m", "ruff", "check", *folders], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    folders = [
+        "shared",
+        "tools",
+        "tests",
+        "bench",
+        *sorted(p.name for p in ROOT.glob("week*")),
+        *(["scripts"] if (ROOT / "scripts").is_dir() else []),
+        "solutions",
+    ]
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", *folders], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stdout[-4000:]

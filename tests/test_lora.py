@@ -15,8 +15,14 @@ def tiny_bert(tmp_path_factory):
     from transformers import BertConfig, BertForMaskedLM
 
     folder = tmp_path_factory.mktemp("lora-bert")
-    config = BertConfig(vocab_size=50, hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=16)
+    config = BertConfig(
+        vocab_size=50,
+        hidden_size=HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=16,
+    )
     torch.manual_seed(0)
     BertForMaskedLM(config).save_pretrained(folder)
     return str(folder)
@@ -72,13 +78,16 @@ def test_checkpoint_round_trip_rebuilds_the_adapters(tiny_bert, tmp_path):
     assert trainable_share(loaded) == trainable_share(lora)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"r": 0}, "integer rank r >= 1"),
-    ({"alpha": 0}, "alpha > 0"),
-    ({"dropout": 1.0}, "0 <= dropout < 1"),
-    ({"target_modules": "query"}, "non-empty list of module names"),
-    ({"target_modules": ()}, "non-empty list of module names"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"r": 0}, "integer rank r >= 1"),
+        ({"alpha": 0}, "alpha > 0"),
+        ({"dropout": 1.0}, "0 <= dropout < 1"),
+        ({"target_modules": "query"}, "non-empty list of module names"),
+        ({"target_modules": ()}, "non-empty list of module names"),
+    ],
+)
 def test_bad_arguments(tiny_bert, kwargs, match):
     with pytest.raises(ValueError, match=match):
         LoraSentimentClassifier(tiny_bert, **kwargs)

@@ -15,8 +15,29 @@ from torchmetrics.text import Perplexity
 
 from shared.evaluation import metrics
 
-WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "barked", "at", "3.5", "o'clock", "mat,", "(really)", "-",
-         "well-known", "U.S.", "$5", "10,000", "it's", "Cat", "end."]
+WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "a",
+    "mat",
+    "dog",
+    "barked",
+    "at",
+    "3.5",
+    "o'clock",
+    "mat,",
+    "(really)",
+    "-",
+    "well-known",
+    "U.S.",
+    "$5",
+    "10,000",
+    "it's",
+    "Cat",
+    "end.",
+]
 
 
 def sentence(rng, low=0, high=12):
@@ -37,8 +58,10 @@ def test_accuracy_f1_equals_torchmetrics(seed, modules):
         preds[preds == 0], refs[refs == 0] = 1, 1  # class 0 absent from both: left out of the macro average
     acc = MulticlassAccuracy(num_classes=classes, average="micro")(preds, refs).item()
     f1 = MulticlassF1Score(num_classes=classes, average="macro")(preds, refs).item()
-    for ours in (metrics.accuracy_f1(preds.tolist(), refs.tolist(), num_classes=classes),
-                 modules["accuracy_f1"].compute(predictions=preds, references=refs, num_classes=classes)):
+    for ours in (
+        metrics.accuracy_f1(preds.tolist(), refs.tolist(), num_classes=classes),
+        modules["accuracy_f1"].compute(predictions=preds, references=refs, num_classes=classes),
+    ):
         assert ours["accuracy"] == pytest.approx(acc, abs=1e-6) and ours["f1"] == pytest.approx(f1, abs=1e-6)
 
 
@@ -80,8 +103,13 @@ def test_bleu_equals_sacrebleu(seed, modules):
 
 def test_bleu_tokenisation_equals_sacrebleu():
     tokenize = sacrebleu.tokenizers.tokenizer_13a.Tokenizer13a()
-    for line in ["Hello, world!", "It costs $5.50 (or 3,000 yen).", "well-known 1990-2000 &quot;quoted&quot;",
-                 "U.S.A. isn't e.g. here", "a<skipped>b -\nc"]:
+    for line in [
+        "Hello, world!",
+        "It costs $5.50 (or 3,000 yen).",
+        "well-known 1990-2000 &quot;quoted&quot;",
+        "U.S.A. isn't e.g. here",
+        "a<skipped>b -\nc",
+    ]:
         assert metrics.tokenize_13a(line) == tokenize(line).split()
 
 
@@ -97,23 +125,29 @@ def test_rouge_equals_rouge_score(seed, modules):
         assert ours == pytest.approx(expected, abs=1e-12)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: metrics.accuracy_f1([], []),
-    lambda: metrics.bleu([], []),
-    lambda: metrics.rouge([], []),
-    lambda: metrics.perplexity([]),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: metrics.accuracy_f1([], []),
+        lambda: metrics.bleu([], []),
+        lambda: metrics.rouge([], []),
+        lambda: metrics.perplexity([]),
+    ],
+)
 def test_empty_predictions_are_refused(call):
     with pytest.raises(ValueError, match="expected at least one"):
         call()
 
 
-@pytest.mark.parametrize("call", [
-    lambda: metrics.accuracy_f1([1, 0], [1]),
-    lambda: metrics.bleu(["a b"], [["a b"], ["c"]]),
-    lambda: metrics.rouge(["a"], []),
-    lambda: metrics.perplexity([[-1.0]], units=[1, 2]),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: metrics.accuracy_f1([1, 0], [1]),
+        lambda: metrics.bleu(["a b"], [["a b"], ["c"]]),
+        lambda: metrics.rouge(["a"], []),
+        lambda: metrics.perplexity([[-1.0]], units=[1, 2]),
+    ],
+)
 def test_mismatched_lengths_are_refused(call):
     with pytest.raises(ValueError, match="expected as many"):
         call()

@@ -21,9 +21,13 @@ def test_full_profile_uses_hub_ids(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "full")
     runtime.profile.cache_clear()
     try:
-        assert [models.source(r) for r in models.ROLES] == ["distilbert-base-uncased", "bert-base-uncased",
-                                                           "distilgpt2", "HuggingFaceTB/SmolLM2-360M-Instruct",
-                                                           "openai/clip-vit-base-patch32"]
+        assert [models.source(r) for r in models.ROLES] == [
+            "distilbert-base-uncased",
+            "bert-base-uncased",
+            "distilgpt2",
+            "HuggingFaceTB/SmolLM2-360M-Instruct",
+            "openai/clip-vit-base-patch32",
+        ]
     finally:
         runtime.profile.cache_clear()
 
@@ -129,5 +133,4 @@ def test_tiny_chat_lm_is_the_verified_pretrained_smollm2(tiny):
     messages = [{"role": "user", "content": "What is the capital of France?"}]
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     out = model.generate(**ids, max_new_tokens=8, do_sample=False)
-    assert "Paris" in tokenizer.decode(out[0, ids["input_ids"].shape[1]:])
-
+    assert "Paris" in tokenizer.decode(out[0, ids["input_ids"].shape[1] :])

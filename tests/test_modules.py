@@ -21,8 +21,14 @@ from shared.trainer import make_trainer
 def tiny_source(tmp_path_factory):
     """A 2-layer, 32-wide BERT saved like a Hub checkpoint, with the MiniLM tokenizer beside it."""
     folder = tmp_path_factory.mktemp("tiny-bert")
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(folder)
     AutoTokenizer.from_pretrained(models.minilm_path()).save_pretrained(folder)
@@ -63,8 +69,9 @@ def test_optimizer_groups_and_per_step_warmup(tiny_source, tokenizer, tmp_path):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
             lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
 
-    trainer = make_trainer(max_steps=8, logger=False, enable_checkpointing=False, callbacks=[RecordLR()],
-                                   default_root_dir=str(tmp_path))
+    trainer = make_trainer(
+        max_steps=8, logger=False, enable_checkpointing=False, callbacks=[RecordLR()], default_root_dir=str(tmp_path)
+    )
     trainer.fit(module, batches(tokenizer))
     decayed, plain = trainer.optimizers[0].param_groups
     assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
@@ -78,8 +85,7 @@ def test_optimizer_groups_and_per_step_warmup(tiny_source, tokenizer, tmp_path):
 def test_learns_and_round_trips_through_a_checkpoint(tiny_source, tokenizer, tmp_path):
     module = SentimentClassifier(tiny_source, lr=3e-3, warmup_ratio=0.1)
     loader = batches(tokenizer)
-    trainer = make_trainer(max_steps=30, logger=False, enable_checkpointing=False,
-                                   default_root_dir=str(tmp_path))
+    trainer = make_trainer(max_steps=30, logger=False, enable_checkpointing=False, default_root_dir=str(tmp_path))
     trainer.fit(module, loader, batches(tokenizer, shuffle=False))
     assert trainer.callback_metrics["val_acc"] == 1.0, "two distinct words -> must be learnable in 30 steps"
     path = tmp_path / "model.ckpt"
@@ -118,14 +124,17 @@ def test_bad_hyperparameters(tiny_source):
         SentimentClassifier(tiny_source, warmup_ratio=1.5)
 
 
-@pytest.mark.parametrize("bad, match", [
-    ("", "item 0 is empty"),
-    (["ok", "  "], "item 1 is empty"),
-    (["ok", 3], "item 1 has type int; expected every item to be a string"),
-    ([], "non-empty list of strings; got list"),
-    (None, "got NoneType"),
-    ({"text": "x"}, "got dict"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ("", "item 0 is empty"),
+        (["ok", "  "], "item 1 is empty"),
+        (["ok", 3], "item 1 has type int; expected every item to be a string"),
+        ([], "non-empty list of strings; got list"),
+        (None, "got NoneType"),
+        ({"text": "x"}, "got dict"),
+    ],
+)
 def test_check_texts_rejects_bad_input(bad, match):
     with pytest.raises(ValueError, match=match):
         check_texts(bad)

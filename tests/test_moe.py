@@ -14,8 +14,9 @@ from shared.moe import SparseMoE, SwiGLU, copy_from_mixtral, load_balancing_loss
 
 def mixtral_pair(d_model=16, d_ff=24, experts=4, top_k=2, seed=0):
     torch.manual_seed(seed)
-    config = MixtralConfig(hidden_size=d_model, intermediate_size=d_ff, num_local_experts=experts,
-                           num_experts_per_tok=top_k)
+    config = MixtralConfig(
+        hidden_size=d_model, intermediate_size=d_ff, num_local_experts=experts, num_experts_per_tok=top_k
+    )
     block = MixtralSparseMoeBlock(config).double()
     for p in block.parameters():
         torch.nn.init.normal_(p, std=0.3)
@@ -51,7 +52,7 @@ def test_sorted_dispatch_equals_a_per_token_loop():
         for t in range(20):
             weights, experts = probs[t].topk(2)
             for w, e in zip(weights / weights.sum(), experts.tolist(), strict=True):
-                expected[t] += w * moe._expert(e, x[t:t + 1])[0]
+                expected[t] += w * moe._expert(e, x[t : t + 1])[0]
     torch.testing.assert_close(y, expected)
     assert moe.tokens_per_expert.sum() == 40 and moe.dropped == 0.0
 
@@ -64,7 +65,7 @@ def test_top1_keeps_the_raw_router_probability_like_switch():
     with torch.no_grad():
         y = moe(x)
         p, e = moe.router(x).softmax(-1).max(-1)
-        expected = torch.stack([p[t] * moe._expert(int(e[t]), x[t:t + 1])[0] for t in range(5)])
+        expected = torch.stack([p[t] * moe._expert(int(e[t]), x[t : t + 1])[0] for t in range(5)])
     torch.testing.assert_close(y, expected)
 
 
@@ -141,13 +142,16 @@ def test_swiglu_counts_and_values():
     torch.testing.assert_close(ff(x), expected)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(num_experts=2, top_k=3), "top_k=3 > num_experts=2"),
-    (dict(top_k=0), "top_k=0; expected a positive integer"),
-    (dict(num_experts=0), "num_experts=0"),
-    (dict(capacity_factor=0), "capacity_factor=0"),
-    (dict(d_ff=2.5), "d_ff=2.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(num_experts=2, top_k=3), "top_k=3 > num_experts=2"),
+        (dict(top_k=0), "top_k=0; expected a positive integer"),
+        (dict(num_experts=0), "num_experts=0"),
+        (dict(capacity_factor=0), "capacity_factor=0"),
+        (dict(d_ff=2.5), "d_ff=2.5"),
+    ],
+)
 def test_bad_configurations_raise(kwargs, match):
     config = dict(d_model=8, d_ff=4, num_experts=4, top_k=2) | kwargs
     with pytest.raises(ValueError, match=match):

@@ -77,24 +77,36 @@ def forbidden_calls(tree: ast.AST) -> list[str]:
     """Calls the course never makes: eval/exec, a hand-written optimiser loop, moving tensors to a device."""
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "trust_remote_code" and not (
-                isinstance(node.value, ast.Constant) and node.value.value is False):
+        if (
+            isinstance(node, ast.keyword)
+            and node.arg == "trust_remote_code"
+            and not (isinstance(node.value, ast.Constant) and node.value.value is False)
+        ):
             found.append(f"trust_remote_code={dotted(node.value)}: never trust remote code")
-        if isinstance(node, ast.keyword) and node.arg == "weights_only" and not (
-                isinstance(node.value, ast.Constant) and node.value.value is True):
+        if (
+            isinstance(node, ast.keyword)
+            and node.arg == "weights_only"
+            and not (isinstance(node.value, ast.Constant) and node.value.value is True)
+        ):
             found.append(f"weights_only={dotted(node.value)}: torch.load must use weights_only=True")
         if not isinstance(node, ast.Call):
             continue
         func, call = node.func, dotted(node)
-        if isinstance(func, ast.Name) and func.id in ("eval", "exec") or (
-                isinstance(func, ast.Attribute) and func.attr in ("eval", "exec") and dotted(func.value) == "builtins"):
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("eval", "exec")
+            or (isinstance(func, ast.Attribute) and func.attr in ("eval", "exec") and dotted(func.value) == "builtins")
+        ):
             found.append(f"{call}: no eval/exec")
         if not isinstance(func, ast.Attribute):
             continue
         if func.attr == "zero_grad" or func.attr == "step" and OPTIMISER.search(dotted(func.value).lower()):
             found.append(f"{call}: Lightning owns the loop")
-        if func.attr == "cuda" or func.attr == "to" and (
-                any(device_like(a) for a in node.args) or any(k.arg == "device" for k in node.keywords)):
+        if (
+            func.attr == "cuda"
+            or func.attr == "to"
+            and (any(device_like(a) for a in node.args) or any(k.arg == "device" for k in node.keywords))
+        ):
             found.append(f"{call}: Lightning moves tensors to the device")
     return found
 
@@ -149,12 +161,21 @@ def last_cell_violations(tree: ast.Module, results_elsewhere: int) -> list[str]:
     """The last code cell proves the result: an assert on what its single RESULT line prints."""
     problems = []
     strings = result_strings(tree)
-    prints = [s.value for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
-              and dotted(s.value.func) == "print" and s.value.args and leftmost(s.value.args[0]) in strings]
+    prints = [
+        s.value
+        for s in tree.body
+        if isinstance(s, ast.Expr)
+        and isinstance(s.value, ast.Call)
+        and dotted(s.value.func) == "print"
+        and s.value.args
+        and leftmost(s.value.args[0]) in strings
+    ]
     if len(strings) + results_elsewhere != 1 or len(prints) != 1:
-        problems.append(f"exactly one RESULT line: one print('RESULT: ...') at the top level of the last code cell "
-                        f"and no other RESULT text (found {len(prints)} such print(s), {len(strings)} RESULT "
-                        f"string(s) in the last code cell, {results_elsewhere} in other cells)")
+        problems.append(
+            f"exactly one RESULT line: one print('RESULT: ...') at the top level of the last code cell "
+            f"and no other RESULT text (found {len(prints)} such print(s), {len(strings)} RESULT "
+            f"string(s) in the last code cell, {results_elsewhere} in other cells)"
+        )
     elif any("\n" in v.value for v in ast.walk(prints[0]) if isinstance(v, ast.Constant) and isinstance(v.value, str)):
         problems.append("the RESULT line must be one line (no newline in it)")
     asserts = [n for n in ast.walk(tree) if isinstance(n, ast.Assert)]
@@ -180,9 +201,9 @@ def violations(nb: list[dict]) -> list[str]:
     code = [i for i, c in enumerate(nb) if c["cell_type"] == "code" and i >= 2]
     if not code:
         return [*problems, "no code after the header"]
-    if not any(c["cell_type"] == "markdown" and source(c).strip() for c in nb[2:code[0]]):
+    if not any(c["cell_type"] == "markdown" and source(c).strip() for c in nb[2 : code[0]]):
         problems.append("explain (markdown) before the first code cell after the header")
-    tail = "\n".join(source(c) for c in nb[code[-1] + 1:] if c["cell_type"] == "markdown")
+    tail = "\n".join(source(c) for c in nb[code[-1] + 1 :] if c["cell_type"] == "markdown")
     for heading in ("Recap", "Exercises"):
         if not re.search(rf"^##\s+{heading}\b", tail, flags=re.M):
             problems.append(f"a '## {heading}' section after the last code cell")
@@ -244,15 +265,21 @@ def test_notebook_conventions(path):
 
 # ---------------------------------------------------------------- the checks themselves can fail
 
+
 def notebook(*cells_, last="## Recap\n\n## Exercises\n1. Try it."):
     """A minimal notebook: header, markdown, the given code cells (str) or (type, source) pairs, then a recap."""
-    nb = [{"cell_type": "markdown", "id": "header", "source": "# Title"},
-          {"cell_type": "code", "id": "setup", "source": "run = 1", "outputs": [], "execution_count": None},
-          {"cell_type": "markdown", "id": "intro", "source": "Why."}]
+    nb = [
+        {"cell_type": "markdown", "id": "header", "source": "# Title"},
+        {"cell_type": "code", "id": "setup", "source": "run = 1", "outputs": [], "execution_count": None},
+        {"cell_type": "markdown", "id": "intro", "source": "Why."},
+    ]
     for i, c in enumerate(cells_):
         kind, text = ("code", c) if isinstance(c, str) else c
-        nb.append({"cell_type": kind, "id": f"c{i}", "source": text, "outputs": [], "execution_count": None}
-                  if kind == "code" else {"cell_type": kind, "id": f"c{i}", "source": text})
+        nb.append(
+            {"cell_type": kind, "id": f"c{i}", "source": text, "outputs": [], "execution_count": None}
+            if kind == "code"
+            else {"cell_type": kind, "id": f"c{i}", "source": text}
+        )
     if last is not None:
         nb.append({"cell_type": "markdown", "id": "recap", "source": last})
     return nb
@@ -265,15 +292,21 @@ def test_a_good_notebook_passes():
     assert violations(notebook("import torch\nx = torch.ones(2).to(torch.float32)", GOOD_LAST)) == []
 
 
-@pytest.mark.parametrize("last_cell, problem", [
-    ('acc = 0.9\nprint(f"RESULT: accuracy {acc}")', "no assert found"),
-    ('acc = 0.9\nassert True\nprint(f"RESULT: accuracy {acc}")', "test constants only"),
-    ('acc, other = 0.9, 1\nassert other > 0\nprint(f"RESULT: accuracy {acc}")', "tests what its RESULT line prints"),
-    ('acc = 0.9\nassert acc > 0.8\n# print("RESULT: accuracy")', "found 0 such print(s)"),
-    ('acc = 0.9\nassert acc > 0.8\nprint("RESULT: a")\nprint(f"RESULT: accuracy {acc}")', "found 2 such print(s)"),
-    ('acc = 0.9\nassert acc > 0.8\nfor i in range(2):\n    print(f"RESULT: accuracy {acc}")', "found 0 such"),
-    ('acc = 0.9\nassert acc > 0.8\nprint(f"RESULT: accuracy {acc}\\nRESULT: again")', "must be one line"),
-])
+@pytest.mark.parametrize(
+    "last_cell, problem",
+    [
+        ('acc = 0.9\nprint(f"RESULT: accuracy {acc}")', "no assert found"),
+        ('acc = 0.9\nassert True\nprint(f"RESULT: accuracy {acc}")', "test constants only"),
+        (
+            'acc, other = 0.9, 1\nassert other > 0\nprint(f"RESULT: accuracy {acc}")',
+            "tests what its RESULT line prints",
+        ),
+        ('acc = 0.9\nassert acc > 0.8\n# print("RESULT: accuracy")', "found 0 such print(s)"),
+        ('acc = 0.9\nassert acc > 0.8\nprint("RESULT: a")\nprint(f"RESULT: accuracy {acc}")', "found 2 such print(s)"),
+        ('acc = 0.9\nassert acc > 0.8\nfor i in range(2):\n    print(f"RESULT: accuracy {acc}")', "found 0 such"),
+        ('acc = 0.9\nassert acc > 0.8\nprint(f"RESULT: accuracy {acc}\\nRESULT: again")', "must be one line"),
+    ],
+)
 def test_the_last_cell_rules_catch(last_cell, problem):
     found = violations(notebook(last_cell))
     assert len(found) == 1 and problem in found[0], found
@@ -282,55 +315,100 @@ def test_the_last_cell_rules_catch(last_cell, problem):
 def test_result_elsewhere_and_assert_elsewhere_are_caught():
     early = violations(notebook('print("RESULT: too early")', GOOD_LAST))
     assert len(early) == 1 and "1 in other cells" in early[0], early
-    moved = violations(notebook('acc = 0.9\nassert acc > 0.8', 'print(f"RESULT: accuracy {acc}")'))
+    moved = violations(notebook("acc = 0.9\nassert acc > 0.8", 'print(f"RESULT: accuracy {acc}")'))
     assert len(moved) == 1 and "no assert found" in moved[0], moved
 
 
 def test_a_result_line_built_from_parts_counts_once():
-    last = ('acc, runs = 0.9, {"a": 1}\nassert acc > 0.8\n'
-            'print(f"RESULT: accuracy {acc:.0%} on " + ", ".join(runs) + " runs")')
+    last = (
+        'acc, runs = 0.9, {"a": 1}\nassert acc > 0.8\n'
+        'print(f"RESULT: accuracy {acc:.0%} on " + ", ".join(runs) + " runs")'
+    )
     assert violations(notebook(last)) == []
 
 
 def test_an_assert_on_a_value_computed_from_the_result_counts():
-    last = ('verdicts = [("a", True)]\nfailed = [n for n, ok in verdicts if not ok]\nassert not failed\n'
-            'print("RESULT: environment OK,", f"{len(verdicts)} checks")')
+    last = (
+        'verdicts = [("a", True)]\nfailed = [n for n, ok in verdicts if not ok]\nassert not failed\n'
+        'print("RESULT: environment OK,", f"{len(verdicts)} checks")'
+    )
     assert violations(notebook(last)) == []
 
 
-@pytest.mark.parametrize("nb, expected", [
-    (notebook(GOOD_LAST)[:2] + notebook(GOOD_LAST)[3:], ["explain (markdown) before the first code cell"]),
-    (notebook(GOOD_LAST, last="## Recap only"), ["'## Exercises' section after the last code cell"]),
-    (notebook(("markdown", "## Recap\n## Exercises"), GOOD_LAST, last=None),
-     ["'## Recap' section after the last code cell", "'## Exercises' section after the last code cell"]),
-    (notebook("x = 1  # TODO", GOOD_LAST), ["no TODO"]),
-    ([{**c, "id": "intro"} if c.get("id") == "setup" else c for c in notebook(GOOD_LAST)], ["generated header"]),
-    ([{**c, "execution_count": 3} if c.get("id") == "c0" else c for c in notebook(GOOD_LAST)], ["strip outputs"]),
-])
+@pytest.mark.parametrize(
+    "nb, expected",
+    [
+        (notebook(GOOD_LAST)[:2] + notebook(GOOD_LAST)[3:], ["explain (markdown) before the first code cell"]),
+        (notebook(GOOD_LAST, last="## Recap only"), ["'## Exercises' section after the last code cell"]),
+        (
+            notebook(("markdown", "## Recap\n## Exercises"), GOOD_LAST, last=None),
+            ["'## Recap' section after the last code cell", "'## Exercises' section after the last code cell"],
+        ),
+        (notebook("x = 1  # TODO", GOOD_LAST), ["no TODO"]),
+        ([{**c, "id": "intro"} if c.get("id") == "setup" else c for c in notebook(GOOD_LAST)], ["generated header"]),
+        ([{**c, "execution_count": 3} if c.get("id") == "c0" else c for c in notebook(GOOD_LAST)], ["strip outputs"]),
+    ],
+)
 def test_the_structure_rules_catch(nb, expected):
     found = violations(nb)
     assert len(found) == len(expected) and all(e in f for e, f in zip(expected, found, strict=True)), found
 
 
-@pytest.mark.parametrize("code", [
-    "x.to(device)", 'x.to("cuda")', "x.to('cpu')", "x.to('cuda:1')", "x.to(torch.device('cuda'))",
-    "x.to(self.device)", "x.to(batch.device)", "x.to(device=d)", "x.to(dev_device, non_blocking=True)", "x.cuda()",
-    "model.cuda(0)", "optimizer.zero_grad()", "model.zero_grad()", "optimizer.step()", "opt.step()",
-    "self.optimizers().step()", "scheduler.step()", "eval('1 + 1')", "exec(code)", "builtins.eval(s)",
-    "AutoModel.from_pretrained(p, trust_remote_code=True)", "AutoModel.from_pretrained(p, trust_remote_code=ok)",
-    "torch.load(p, weights_only=False)", "torch.load(p, weights_only=flag)",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x.to(device)",
+        'x.to("cuda")',
+        "x.to('cpu')",
+        "x.to('cuda:1')",
+        "x.to(torch.device('cuda'))",
+        "x.to(self.device)",
+        "x.to(batch.device)",
+        "x.to(device=d)",
+        "x.to(dev_device, non_blocking=True)",
+        "x.cuda()",
+        "model.cuda(0)",
+        "optimizer.zero_grad()",
+        "model.zero_grad()",
+        "optimizer.step()",
+        "opt.step()",
+        "self.optimizers().step()",
+        "scheduler.step()",
+        "eval('1 + 1')",
+        "exec(code)",
+        "builtins.eval(s)",
+        "AutoModel.from_pretrained(p, trust_remote_code=True)",
+        "AutoModel.from_pretrained(p, trust_remote_code=ok)",
+        "torch.load(p, weights_only=False)",
+        "torch.load(p, weights_only=flag)",
+    ],
+)
 def test_forbidden_calls_are_found(code):
     assert len(forbidden_calls(ast.parse(code))) == 1, code
 
 
-@pytest.mark.parametrize("code", [
-    "x.to(dtype)", "x.to(x.dtype)", "x.to(torch.float32)", "mask.to(hidden.dtype)", "x.to(other)", "x.cpu()",
-    "model.eval()", "model.train()", "trainer.fit(model)", "# optimizer.step() is Lightning's job\nx = 1",
-    "s = 'call x.to(device) and .cuda() in a string'", "torch.load(p, weights_only=True)", "loss.backward()",
-    "torch.cuda.is_available()", "torch.cuda.device_count()", "AutoModel.from_pretrained(p, trust_remote_code=False)",
-    "%pip install x\n!ls\nif True:\n    %time y = 1",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x.to(dtype)",
+        "x.to(x.dtype)",
+        "x.to(torch.float32)",
+        "mask.to(hidden.dtype)",
+        "x.to(other)",
+        "x.cpu()",
+        "model.eval()",
+        "model.train()",
+        "trainer.fit(model)",
+        "# optimizer.step() is Lightning's job\nx = 1",
+        "s = 'call x.to(device) and .cuda() in a string'",
+        "torch.load(p, weights_only=True)",
+        "loss.backward()",
+        "torch.cuda.is_available()",
+        "torch.cuda.device_count()",
+        "AutoModel.from_pretrained(p, trust_remote_code=False)",
+        "%pip install x\n!ls\nif True:\n    %time y = 1",
+    ],
+)
 def test_legitimate_calls_are_not_flagged(code):
     assert forbidden_calls(parse({"source": code})) == [], code
 

@@ -55,7 +55,7 @@ def cycle(edges: dict):
         state[node] = "open"
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == "open":
-                return trail[trail.index(nxt):] + [nxt]  # the open nodes are the trail
+                return trail[trail.index(nxt) :] + [nxt]  # the open nodes are the trail
             if nxt not in state and (found := visit(nxt, trail + [nxt])):
                 return found
         state[node] = "done"
@@ -117,14 +117,15 @@ def test_the_cycle_check_can_fail():
 
 def test_the_map_lists_every_module_and_its_notebooks():
     rows, users = map_rows(), notebook_users()
-    assert set(rows) == MODULES, (f"shared/README.md: missing {sorted(MODULES - set(rows))}, "
-                                  f"stale {sorted(set(rows) - MODULES)}")
+    assert set(rows) == MODULES, (
+        f"shared/README.md: missing {sorted(MODULES - set(rows))}, stale {sorted(set(rows) - MODULES)}"
+    )
     every = {p.name[:2] for p in ROOT.glob("week*/*.ipynb")}
     wrong = []
     for module, text in sorted(rows.items()):
         listed = every if text == "all" else set() if text == "-" else set(text.split())
         if listed != users[module]:
-            found = ' '.join(sorted(users[module])) or '-'
+            found = " ".join(sorted(users[module])) or "-"
             wrong.append(f"{module}: map says {text!r}, notebooks importing it: {found}")
     assert not wrong, "shared/README.md is out of date:\n  " + "\n  ".join(wrong)
 
@@ -137,14 +138,24 @@ def test_no_two_names_a_newcomer_could_confuse():
     assert not names & top, f"shared modules named like repository folders: {sorted(names & top)}"
     import difflib
 
-    close = [(a, b) for a in sorted(names) for b in sorted(names) if a < b
-             and difflib.SequenceMatcher(None, a, b).ratio() > 0.85]
+    close = [
+        (a, b)
+        for a in sorted(names)
+        for b in sorted(names)
+        if a < b and difflib.SequenceMatcher(None, a, b).ratio() > 0.85
+    ]
     assert not close, f"confusable module names: {close}"
 
 
 def test_the_import_scanner_sees_every_form(tmp_path):
     src = tmp_path / "x.py"
-    src.write_text("from shared.rlhf import dpo\nfrom shared.data import load\nimport shared.rlhf.policy\n"
-                   "def f():\n    from shared import models\n")
+    src.write_text(
+        "from shared.rlhf import dpo\nfrom shared.data import load\nimport shared.rlhf.policy\n"
+        "def f():\n    from shared import models\n"
+    )
     assert course_imports(src, {"rlhf.dpo", "rlhf.policy", "data", "models", "runtime"}) == {
-        "rlhf.dpo", "rlhf.policy", "data", "models"}
+        "rlhf.dpo",
+        "rlhf.policy",
+        "data",
+        "models",
+    }

@@ -17,9 +17,17 @@ def tiny_chat():
     tokenizer = AutoTokenizer.from_pretrained(models.smollm_path())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, intermediate_size=64, max_position_embeddings=512,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     torch.manual_seed(0)
     return LlamaForCausalLM(config).eval(), tokenizer
 
@@ -35,8 +43,13 @@ def by_hand(model, tokenizer, prompt):
 
 def test_chat_prompt_ends_where_the_answer_begins(tiny_chat):
     _, tokenizer = tiny_chat
-    prompt = chat_prompt(tokenizer, "Is this review positive?", system="Answer in one word.",
-                         examples=[("A fine film.", "positive")], answer_prefix="Answer:")
+    prompt = chat_prompt(
+        tokenizer,
+        "Is this review positive?",
+        system="Answer in one word.",
+        examples=[("A fine film.", "positive")],
+        answer_prefix="Answer:",
+    )
     assert prompt.startswith("<|im_start|>system\nAnswer in one word.<|im_end|>")
     assert "<|im_start|>assistant\npositive<|im_end|>" in prompt
     assert prompt.endswith("<|im_start|>assistant\nAnswer:")
@@ -46,8 +59,9 @@ def test_chat_prompt_ends_where_the_answer_begins(tiny_chat):
 def test_cached_prefix_scores_equal_whole_prompts(tiny_chat, batch_size):
     model, tokenizer = tiny_chat
     reviews = ["A dull film.", "Wonderful acting and a moving, surprising ending.", "Fine."]
-    prompts = [chat_prompt(tokenizer, f"Review: {r}\nPositive or negative?", system="You label reviews.")
-               for r in reviews]
+    prompts = [
+        chat_prompt(tokenizer, f"Review: {r}\nPositive or negative?", system="You label reviews.") for r in reviews
+    ]
     scores = label_logprobs(model, tokenizer, prompts, LABELS, batch_size=batch_size)
     assert scores.shape == (3, 2)
     assert torch.allclose(scores.exp().sum(-1), torch.ones(3), atol=1e-5)
@@ -71,7 +85,7 @@ def test_cached_greedy_answers_equal_generate(tiny_chat, batch_size):
     for prompt in prompts:
         ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
         out = model.generate(input_ids=ids, max_new_tokens=5, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-        expected.append(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True))
+        expected.append(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
     assert greedy_answers(model, tokenizer, prompts, max_new_tokens=5, batch_size=batch_size) == expected
 
 
@@ -83,16 +97,19 @@ def test_parse_label_needs_exactly_one_label():
     assert parse_label("non-positive", LABELS) == "positive"  # a word match, not a judgement: parsing is fragile
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda m, t: chat_prompt(t, "  "), "non-empty user message"),
-    (lambda m, t: label_logprobs(m, t, [], LABELS), "non-empty list"),
-    (lambda m, t: label_logprobs(m, t, ["a", ""], LABELS), "non-empty list"),
-    (lambda m, t: label_logprobs(m, t, ["a"], LABELS, batch_size=0), "integer >= 1"),
-    (lambda m, t: greedy_answers(m, t, ["a"], max_new_tokens=0), "integer >= 1"),
-    (lambda m, t: greedy_answers(m, t, []), "non-empty list"),
-    (lambda m, t: label_token_ids(t, {"positive": ["positive"]}), "at least two labels"),
-    (lambda m, t: label_token_ids(t, {"a": ["positive"], "b": ["positive"]}), "differ across labels"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m, t: chat_prompt(t, "  "), "non-empty user message"),
+        (lambda m, t: label_logprobs(m, t, [], LABELS), "non-empty list"),
+        (lambda m, t: label_logprobs(m, t, ["a", ""], LABELS), "non-empty list"),
+        (lambda m, t: label_logprobs(m, t, ["a"], LABELS, batch_size=0), "integer >= 1"),
+        (lambda m, t: greedy_answers(m, t, ["a"], max_new_tokens=0), "integer >= 1"),
+        (lambda m, t: greedy_answers(m, t, []), "non-empty list"),
+        (lambda m, t: label_token_ids(t, {"positive": ["positive"]}), "at least two labels"),
+        (lambda m, t: label_token_ids(t, {"a": ["positive"], "b": ["positive"]}), "differ across labels"),
+    ],
+)
 def test_bad_inputs(tiny_chat, call, message):
     with pytest.raises(ValueError, match=message):
         call(*tiny_chat)

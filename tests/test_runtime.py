@@ -11,8 +11,16 @@ import torch
 
 from shared import runtime
 
-ENV = ("COURSE_ACCELERATOR", "COURSE_DEVICES", "COURSE_STRATEGY", "COURSE_PRECISION", "COURSE_PROFILE",
-       "COURSE_SEED", "CI", "HF_HUB_OFFLINE")
+ENV = (
+    "COURSE_ACCELERATOR",
+    "COURSE_DEVICES",
+    "COURSE_STRATEGY",
+    "COURSE_PRECISION",
+    "COURSE_PROFILE",
+    "COURSE_SEED",
+    "CI",
+    "HF_HUB_OFFLINE",
+)
 
 
 PROFILE, HUB_REACHABLE = runtime.profile, runtime.hub_reachable
@@ -117,8 +125,9 @@ def test_invalid_values_name_the_choices(monkeypatch, var, value, message):
     fake_hardware(monkeypatch)
     monkeypatch.setenv(var, value)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        runtime.seed() if var == "COURSE_SEED" else (runtime.profile() if var == "COURSE_PROFILE"
-                                                     else runtime.trainer_kwargs())
+        runtime.seed() if var == "COURSE_SEED" else (
+            runtime.profile() if var == "COURSE_PROFILE" else runtime.trainer_kwargs()
+        )
 
 
 def test_unknown_override_and_ddp_in_notebook(monkeypatch):

@@ -38,17 +38,38 @@ def tiny_bert(tmp_path_factory) -> Path:
 
 def _env() -> dict:
     env = {k: v for k, v in os.environ.items() if k not in HARDWARE_ENV}
-    env.update(COURSE_PROFILE="tiny", COURSE_HEADLESS="1", OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
-               PYTHONUNBUFFERED="1")
+    env.update(
+        COURSE_PROFILE="tiny",
+        COURSE_HEADLESS="1",
+        OMP_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
 def _short_run(tiny_bert, tmp_path) -> list[str]:
     """Flags for a 3-step fit of the tiny BERT that validates once on 2 batches and writes under ``tmp_path``."""
-    return ["--model.source", str(tiny_bert), "--data.max_length", "32", "--trainer.accelerator", "cpu",
-            "--trainer.max_steps", "3", "--trainer.val_check_interval", "3", "--trainer.limit_val_batches", "2",
-            "--trainer.num_sanity_val_steps", "0", "--trainer.logger", "false", "--trainer.default_root_dir",
-            str(tmp_path)]
+    return [
+        "--model.source",
+        str(tiny_bert),
+        "--data.max_length",
+        "32",
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.max_steps",
+        "3",
+        "--trainer.val_check_interval",
+        "3",
+        "--trainer.limit_val_batches",
+        "2",
+        "--trainer.num_sanity_val_steps",
+        "0",
+        "--trainer.logger",
+        "false",
+        "--trainer.default_root_dir",
+        str(tmp_path),
+    ]
 
 
 def _replicas(output: str) -> list[dict]:
@@ -65,8 +86,16 @@ def _load_script():
 
 def test_ddp_on_two_cpu_processes_from_the_script(tiny_bert, tmp_path):
     """The script launches its second rank itself (Lightning's subprocess launcher), as on a 2-GPU machine."""
-    args = [sys.executable, str(SCRIPT), "fit", "--config", str(CONFIGS / "ddp.yaml"), "--trainer.devices", "2",
-            *_short_run(tiny_bert, tmp_path)]
+    args = [
+        sys.executable,
+        str(SCRIPT),
+        "fit",
+        "--config",
+        str(CONFIGS / "ddp.yaml"),
+        "--trainer.devices",
+        "2",
+        *_short_run(tiny_bert, tmp_path),
+    ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env(), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     replicas = _replicas(done.stdout)
@@ -88,12 +117,33 @@ def test_two_nodes_emulated_with_two_torchrun_launchers(tiny_bert, tmp_path):
     port = _free_port()
     launchers = []
     for node_rank in (0, 1):
-        args = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
-                "--node_rank", str(node_rank), "--master_addr", "127.0.0.1", "--master_port", str(port),
-                str(SCRIPT), "fit", "--config", str(CONFIGS / "ddp.yaml"), "--trainer.num_nodes", "2",
-                "--trainer.devices", "1", *_short_run(tiny_bert, tmp_path)]
-        launchers.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                          env=_env(), cwd=tmp_path))
+        args = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nnodes",
+            "2",
+            "--nproc_per_node",
+            "1",
+            "--node_rank",
+            str(node_rank),
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(port),
+            str(SCRIPT),
+            "fit",
+            "--config",
+            str(CONFIGS / "ddp.yaml"),
+            "--trainer.num_nodes",
+            "2",
+            "--trainer.devices",
+            "1",
+            *_short_run(tiny_bert, tmp_path),
+        ]
+        launchers.append(
+            subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
+        )
     outputs = []
     try:
         for launcher in launchers:
@@ -138,9 +188,14 @@ def test_cuda_only_configs_stop_with_a_clear_message_without_cuda(config, tiny_b
 
 def test_a_cuda_only_config_ends_without_a_traceback(tiny_bert, tmp_path):
     env = {**_env(), "CUDA_VISIBLE_DEVICES": ""}  # no GPU for this process, whatever the machine has
-    done = subprocess.run([sys.executable, str(SCRIPT), "fit", "--config", str(CONFIGS / "fsdp.yaml"),
-                           "--model.source", str(tiny_bert)], capture_output=True, text=True, timeout=300, env=env,
-                          cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "fit", "--config", str(CONFIGS / "fsdp.yaml"), "--model.source", str(tiny_bert)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "error: strategy 'fsdp' needs CUDA GPUs" in done.stderr
 
@@ -154,8 +209,9 @@ def test_preflight_reads_every_way_of_naming_a_strategy(monkeypatch):
     assert cli.preflight({"strategy": "ddp", "accelerator": "cpu"}) == []
     assert cli.preflight({"strategy": "auto", "accelerator": "auto"}) == []
     assert "needs a CUDA GPU" in cli.preflight({"strategy": "ddp", "accelerator": "gpu"})[0]
-    assert any("cannot run on accelerator 'cpu'" in p for p in cli.preflight({"strategy": "fsdp",
-                                                                               "accelerator": "cpu"}))
+    assert any(
+        "cannot run on accelerator 'cpu'" in p for p in cli.preflight({"strategy": "fsdp", "accelerator": "cpu"})
+    )
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert cli.preflight({"strategy": "fsdp", "accelerator": "gpu"}) == []
     assert cli.course_precision("cpu") == "32-true"

@@ -31,8 +31,12 @@ def test_balanced_blocks_hold_each_caption_once():
 
 def test_captions_and_ids_agree():
     rows = shapes.grid(which=[("red", "square")])
-    assert [shapes.caption(r) for r in rows] == ["a red square in the top left", "a red square in the top right",
-                                                 "a red square in the bottom left", "a red square in the bottom right"]
+    assert [shapes.caption(r) for r in rows] == [
+        "a red square in the top left",
+        "a red square in the top right",
+        "a red square in the bottom left",
+        "a red square in the bottom right",
+    ]
     captions = shapes.all_captions()
     assert len(captions) == 64 and [captions[i] for i in shapes.caption_ids(rows)] == [shapes.caption(r) for r in rows]
 

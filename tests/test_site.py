@@ -56,8 +56,11 @@ def test_the_index_has_the_course_intro_and_a_row_per_week(project):
 def test_conf_never_executes_and_uses_the_book_theme(project):
     src, _ = project
     conf = (src / "conf.py").read_text()
-    namespace = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(conf).body
-                 if isinstance(node, ast.Assign)}  # every value in conf.py is a literal
+    namespace = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse(conf).body
+        if isinstance(node, ast.Assign)
+    }  # every value in conf.py is a literal
     assert namespace["nb_execution_mode"] == "off"
     assert namespace["html_theme"] == "sphinx_book_theme" and namespace["extensions"] == ["myst_nb"]
     repo = load_course()["course"]["repo"]
@@ -83,11 +86,14 @@ def test_executed_notebooks_are_preferred(tmp_path):
 
 def test_the_crawler_finds_missing_files_and_anchors(tmp_path):
     (tmp_path / "a").mkdir()
-    (tmp_path / "index.html").write_text('<a href="a/page.html#there">ok</a> <a href="a/page.html#nowhere">x</a>'
-                                         '<img src="_images/gone.png"> <a href="https://example.org/x">ext</a>'
-                                         '<a href="#top">self</a><span id="top"></span>')
-    (tmp_path / "a" / "page.html").write_text('<h1 id="there">T</h1><a href="../missing.html">m</a>'
-                                              '<a href="../">up</a>')
+    (tmp_path / "index.html").write_text(
+        '<a href="a/page.html#there">ok</a> <a href="a/page.html#nowhere">x</a>'
+        '<img src="_images/gone.png"> <a href="https://example.org/x">ext</a>'
+        '<a href="#top">self</a><span id="top"></span>'
+    )
+    (tmp_path / "a" / "page.html").write_text(
+        '<h1 id="there">T</h1><a href="../missing.html">m</a><a href="../">up</a>'
+    )
     (tmp_path / "_static").mkdir()
     (tmp_path / "_static" / "macro.html").write_text('<a href="{{ pathto(x) }}">template, not a page</a>')
     assert website.broken_links(tmp_path) == [

@@ -65,7 +65,8 @@ def test_every_exercise_has_a_solution_and_every_solution_an_exercise(lesson):
         assert code.strip(), f"exercise {k}: no code"
         assert "TODO" not in code + prose, f"exercise {k}: still a TODO"
         assert re.search(r"^\s*assert ", code, re.M) or WHY_NOT in prose, (
-            f"exercise {k}: assert the answer, or explain in a markdown cell starting {WHY_NOT!r}")
+            f"exercise {k}: assert the answer, or explain in a markdown cell starting {WHY_NOT!r}"
+        )
         assert not re.search(r"^## ", prose, re.M), f"exercise {k}: a second-level heading that is no exercise"
     for cell in cells:
         if cell["cell_type"] == "code":

@@ -72,13 +72,21 @@ def test_stand_ins_load_offline_with_the_network_blocked(tmp_path):
     home = tmp_path / "hf"
     assert set(stand_in_hub.build(home)) == set(stand_in_hub.MODELS) | set(stand_in_hub.DATASETS)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "COURSE_"))}
-    env.update(HF_HOME=str(home), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               HF_ENDPOINT="http://127.0.0.1:9", COURSE_PROFILE="full", COURSE_REHEARSAL="1",
-               COURSE_CACHE=str(tmp_path / "course"))
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
+    env.update(
+        HF_HOME=str(home),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_ENDPOINT="http://127.0.0.1:9",
+        COURSE_PROFILE="full",
+        COURSE_REHEARSAL="1",
+        COURSE_CACHE=str(tmp_path / "course"),
+    )
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert ("LOADED DistilBertModel BertForSequenceClassification GPT2LMHeadModel LlamaForCausalLM CLIPModel "
-            "GPT2Tokenizer "
-            "{'train': 2000, 'validation': 400, 'test': 400} ['neg', 'pos']") in out.stdout, out.stdout
+    assert (
+        "LOADED DistilBertModel BertForSequenceClassification GPT2LMHeadModel LlamaForCausalLM CLIPModel "
+        "GPT2Tokenizer "
+        "{'train': 2000, 'validation': 400, 'test': 400} ['neg', 'pos']"
+    ) in out.stdout, out.stdout
     assert "ATTEMPTS []" in out.stdout, "something tried to reach the network: " + out.stdout

@@ -67,21 +67,24 @@ def test_lookup_two_queries_labels_both_values():
     assert x.max() < 2 * K + V + 1
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: reverse(0), "n=0"),
-    (lambda: reverse(4, length=8, vocab_size=4), "vocab_size=4"),
-    (lambda: reverse(4, length=2.5), "length=2.5"),
-    (lambda: lookup(4, pairs=6, num_keys=3), "num_keys=3"),
-    (lambda: lookup(4, queries=3), "queries=3"),
-    (lambda: present_elsewhere(4, vocab_size=1), "vocab_size=1"),
-    (lambda: TaskDataModule("sort"), "unknown task 'sort'"),
-    (lambda: TaskDataModule("reverse", batch_size=0), "batch_size=0"),
-    (lambda: SequenceModel(10, 2, attention=False, ffn=False), "nothing to learn"),
-    (lambda: domain_cipher(4, vocab_size=1), "vocab_size=1"),
-    (lambda: domain_cipher(4, domains=0), "domains=0"),
-    (lambda: BlockModel(10, 4, aux_weight=0.1), "aux_weight=0.1"),
-    (lambda: BlockModel(10, 4, num_experts=2, top_k=3), "top_k=3 > num_experts=2"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: reverse(0), "n=0"),
+        (lambda: reverse(4, length=8, vocab_size=4), "vocab_size=4"),
+        (lambda: reverse(4, length=2.5), "length=2.5"),
+        (lambda: lookup(4, pairs=6, num_keys=3), "num_keys=3"),
+        (lambda: lookup(4, queries=3), "queries=3"),
+        (lambda: present_elsewhere(4, vocab_size=1), "vocab_size=1"),
+        (lambda: TaskDataModule("sort"), "unknown task 'sort'"),
+        (lambda: TaskDataModule("reverse", batch_size=0), "batch_size=0"),
+        (lambda: SequenceModel(10, 2, attention=False, ffn=False), "nothing to learn"),
+        (lambda: domain_cipher(4, vocab_size=1), "vocab_size=1"),
+        (lambda: domain_cipher(4, domains=0), "domains=0"),
+        (lambda: BlockModel(10, 4, aux_weight=0.1), "aux_weight=0.1"),
+        (lambda: BlockModel(10, 4, num_experts=2, top_k=3), "top_k=3 > num_experts=2"),
+    ],
+)
 def test_bad_input_raises_a_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()

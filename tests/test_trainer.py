@@ -37,8 +37,9 @@ def test_interactive_runs_get_the_throttled_bar_even_under_ci(monkeypatch):
     assert make_trainer(logger=False, enable_progress_bar=False).progress_bar_callback is None
 
 
-@pytest.mark.parametrize("strategy, notebook, single", [("ddp_spawn", False, "auto"), ("ddp_notebook", True,
-                                                                                        "ddp_notebook")])
+@pytest.mark.parametrize(
+    "strategy, notebook, single", [("ddp_spawn", False, "auto"), ("ddp_notebook", True, "ddp_notebook")]
+)
 def test_single_device_trainer_for_predict_and_test(monkeypatch, strategy, notebook, single):
     """Under ddp_notebook a single-device trainer still runs in one forked worker (CUDA stays out of the kernel)."""
     fake_hardware(monkeypatch, notebook=notebook)
@@ -66,8 +67,14 @@ def test_run_pick_and_card(monkeypatch):
     assert run.seed == 7 and run.pick(tiny=1, full=2) == 1
     assert course.Run("full", "x", 1, {}).pick(tiny=1, full=2) == 2
     card = course.run_card(run, models=["encoder"], data=["sentiment"])
-    for needle in ("profile   tiny", "seed      7", "accelerator=cpu devices=1 strategy=auto precision=32-true",
-                   "all-MiniLM-L6-v2", "sentiment: train 2000 / validation 400 / test 400", "torch 2."):
+    for needle in (
+        "profile   tiny",
+        "seed      7",
+        "accelerator=cpu devices=1 strategy=auto precision=32-true",
+        "all-MiniLM-L6-v2",
+        "sentiment: train 2000 / validation 400 / test 400",
+        "torch 2.",
+    ):
         assert needle in card, needle
 
 
@@ -86,8 +93,11 @@ class _Tiny(pl.LightningModule):
 
 
 def test_rehearsal_changes_sizes_and_relaxes_only_marked_asserts(monkeypatch, capsys):
-    full, rehearsal, tiny = (course.Run("full", "x", 1, {}), course.Run("full", "x", 1, {}, rehearsal=True),
-                             course.Run("tiny", "x", 1, {}))
+    full, rehearsal, tiny = (
+        course.Run("full", "x", 1, {}),
+        course.Run("full", "x", 1, {}, rehearsal=True),
+        course.Run("tiny", "x", 1, {}),
+    )
     assert [r.size(tiny=45, full=300) for r in (full, rehearsal, tiny)] == [300, 45, 45]
     assert [r.pick(tiny=1e-4, full=3e-5) for r in (full, rehearsal, tiny)] == [3e-5, 3e-5, 1e-4]
     assert full.learned(False) is False and tiny.learned(False) is False and full.learned(True) is True
@@ -111,8 +121,9 @@ class _Noisy(pl.LightningModule):
 
     def __init__(self):
         super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Dropout(0.5),
-                                       torch.nn.Linear(16, 1))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(16, 1)
+        )
 
     def training_step(self, batch, batch_idx):
         x, y = batch
@@ -136,8 +147,9 @@ def _fit(tmp_path, name, stop=None, resume=False, random_state=True):
     x = torch.randn(64, 4)
     loader = DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=8, shuffle=True)
     model = _Noisy()
-    trainer = make_trainer(max_epochs=4, logger=False, default_root_dir=str(tmp_path / name),
-                           callbacks=[_StopAfter(stop)] if stop else [])
+    trainer = make_trainer(
+        max_epochs=4, logger=False, default_root_dir=str(tmp_path / name), callbacks=[_StopAfter(stop)] if stop else []
+    )
     if not random_state:
         trainer.callbacks = [c for c in trainer.callbacks if type(c).__name__ != "RandomState"]
     trainer.fit(model, loader, ckpt_path="last" if resume else None)

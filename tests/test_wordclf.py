@@ -9,7 +9,8 @@ from shared.fairness.wordclf import UNK, Vocabulary, WordClassifier
 
 def test_vocabulary_encode_by_hand():
     vocab = Vocabulary(["A good film.", "a bad film"])
-    assert words("A good film!") == ["a", "good", "film", "!"]
+    assert words("A good film!", punctuation=True) == ["a", "good", "film", "!"]
+    assert words("A good film!") == ["a", "good", "film"]
     assert vocab.ids == {"[pad]": 0, "[unk]": 1, "a": 2, "good": 3, "film": 4, ".": 5, "bad": 6}
     ids, mask = vocab.encode(["a great film", "bad"])
     assert ids.tolist() == [[2, UNK, 4], [6, 0, 0]]

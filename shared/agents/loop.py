@@ -54,9 +54,9 @@ def parse(reply: str):
         raise ValueError(f"expected the model's reply as a string; got {type(reply).__name__}")
     action, answer = ACTION.search(reply), ANSWER.search(reply)
     if answer and (action is None or answer.start() < action.start()) and answer.group(1).strip():
-        return ("answer", answer.group(1).strip()), reply[:answer.end()]
+        return ("answer", answer.group(1).strip()), reply[: answer.end()]
     if action:
-        return ("action", action.group(1), action.group(2).strip()), reply[:action.end()]
+        return ("action", action.group(1), action.group(2).strip()), reply[: action.end()]
     return ("none",), reply
 
 
@@ -123,20 +123,27 @@ class _Generator:
         prompts = [self.prompt(q, pad) for q, pad in items]
         # A model with learned positions (GPT-2) cannot read past its context: a prompt that leaves no room gets
         # an empty reply (the loop then shows "no action" and the step limit ends the episode).
-        limit = getattr(self.model.config, "n_positions", None) or getattr(self.model.config,
-                                                                           "max_position_embeddings", 10**9)
+        limit = getattr(self.model.config, "n_positions", None) or getattr(
+            self.model.config, "max_position_embeddings", 10**9
+        )
         sizes = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
         fits = [i for i, n in enumerate(sizes) if n < limit]
         replies = [""] * len(prompts)
         if not fits:
             return replies
-        batch = self.tokenizer([prompts[i] for i in fits], return_tensors="pt", padding=True, padding_side="left",
-                               add_special_tokens=False).to(self.model.device)
+        batch = self.tokenizer(
+            [prompts[i] for i in fits], return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
+        ).to(self.model.device)
         room = min(self.max_new_tokens, limit - batch["input_ids"].shape[1])
-        out = self.model.generate(**batch, max_new_tokens=room, do_sample=False,
-                                  stop_strings=["Observation:"], tokenizer=self.tokenizer,
-                                  pad_token_id=self.tokenizer.pad_token_id)
-        texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        out = self.model.generate(
+            **batch,
+            max_new_tokens=room,
+            do_sample=False,
+            stop_strings=["Observation:"],
+            tokenizer=self.tokenizer,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+        texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
         for i, text in zip(fits, texts, strict=True):
             replies[i] = text.split("Observation:")[0]
         return replies

@@ -24,8 +24,15 @@ import torch
 MAX_INPUT = 200  # characters a tool accepts
 MAX_MAGNITUDE = 1e100  # largest absolute value the calculator returns or computes on the way
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
 _UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
 _WORD = re.compile(r"[a-z']+")
 
@@ -130,8 +137,9 @@ class Retriever:
         self.sentences, self.encode, self.k = list(sentences), encode, k
         vectors = encode(self.sentences) if embeddings is None else torch.as_tensor(embeddings)
         if vectors.shape[0] != len(self.sentences) or vectors.dim() != 2:
-            raise ValueError(f"expected one embedding per sentence; got {tuple(vectors.shape)} for "
-                             f"{len(self.sentences)} sentences")
+            raise ValueError(
+                f"expected one embedding per sentence; got {tuple(vectors.shape)} for {len(self.sentences)} sentences"
+            )
         self.vectors = torch.nn.functional.normalize(vectors.float(), dim=-1)
 
     def scores(self, query: str) -> torch.Tensor:

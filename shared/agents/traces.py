@@ -37,12 +37,25 @@ from shared.runtime import profile, rehearsal, seed
 KINDS = ("arithmetic", "lookup", "count")
 TOOL_OF = {"arithmetic": "calculator", "lookup": "search", "count": "count"}
 SPLITS = ("train", "test")
-THOUGHT = {"arithmetic": "I need exact arithmetic.", "lookup": "The corpus knows; I search it.",
-           "count": "I count the word in the corpus."}
+THOUGHT = {
+    "arithmetic": "I need exact arithmetic.",
+    "lookup": "The corpus knows; I search it.",
+    "count": "I count the word in the corpus.",
+}
 # The format's words become single tokens (the tiny profile's BPE, learned on the lower-case corpus, would spell
 # "Observation:" in 11 pieces); their embeddings are learned with the rest.
-FORMAT_TOKENS = ["Tools:", "Question:", "Thought:", "Action:", "Observation:", "Answer:", "calculator", "search",
-                 "count", "none"]
+FORMAT_TOKENS = [
+    "Tools:",
+    "Question:",
+    "Thought:",
+    "Action:",
+    "Observation:",
+    "Answer:",
+    "calculator",
+    "search",
+    "count",
+    "none",
+]
 _FACT = re.compile(r"^on (monday|tuesday|wednesday|thursday|friday|saturday|sunday) the ([a-z]+) ([a-z' ]+)\.$")
 TRACE_RECIPE = {
     "tiny": dict(n_train=4000, no_tools_share=0.25, max_steps=1000, batch_size=32, lr=3e-3),
@@ -125,8 +138,11 @@ def _counts() -> Counter:
 def _arithmetic(rng: random.Random, split: str) -> Task:
     while True:
         op = rng.choice("+-*")
-        a, b = (rng.randint(100, 999), rng.randint(10, 99)) if op == "*" else (rng.randint(1000, 9999),
-                                                                              rng.randint(100, 999))
+        a, b = (
+            (rng.randint(100, 999), rng.randint(10, 99))
+            if op == "*"
+            else (rng.randint(1000, 9999), rng.randint(100, 999))
+        )
         if _held_out(f"{a}{op}{b}") == (split == "test"):
             break
     expression = f"{a} {op} {b}"
@@ -157,8 +173,15 @@ def make_tasks(n: int, split: str = "train", seed: int = 0, kinds=KINDS) -> list
             tasks.append(Task("lookup", f"Who {activity} on {day}?", person, f"on {day} {activity}", sentence))
         else:
             word = rng.choice(words)
-            tasks.append(Task("count", f"How many times does the word {word} occur in the corpus?",
-                              str(counts[word]), word, str(counts[word])))
+            tasks.append(
+                Task(
+                    "count",
+                    f"How many times does the word {word} occur in the corpus?",
+                    str(counts[word]),
+                    word,
+                    str(counts[word]),
+                )
+            )
     return tasks
 
 
@@ -168,9 +191,12 @@ def trace_segments(task: Task, tools: bool = True) -> list[tuple[str, bool]]:
     given = header([*TOOL_OF.values()] if tools else []) + f"Question: {task.question}\n"
     if not tools:
         return [(given, False), (f"Answer: {task.answer}\n", True)]
-    return [(given, False), (f"Thought: {THOUGHT[task.kind]}\nAction: {task.tool}[{task.argument}]\n"
-                             "Observation:", True), (f" {task.evidence}\n", False),
-            (f"Answer: {task.answer}\n", True)]
+    return [
+        (given, False),
+        (f"Thought: {THOUGHT[task.kind]}\nAction: {task.tool}[{task.argument}]\nObservation:", True),
+        (f" {task.evidence}\n", False),
+        (f"Answer: {task.answer}\n", True),
+    ]
 
 
 def trace_text(task: Task, tools: bool = True) -> str:
@@ -191,17 +217,21 @@ class TraceDataModule(pl.LightningDataModule):
     """Training traces for the ``causal_lm`` role: ``n_train`` tasks, a ``no_tools_share`` of them as direct
     answers; batches padded on the right (labels ``-100`` on padding)."""
 
-    def __init__(self, tokenizer, n_train: int = 4000, no_tools_share: float = 0.25, batch_size: int = 32,
-                 seed: int = 0):
+    def __init__(
+        self, tokenizer, n_train: int = 4000, no_tools_share: float = 0.25, batch_size: int = 32, seed: int = 0
+    ):
         super().__init__()
         if not 0 <= no_tools_share < 1 or batch_size < 1:
-            raise ValueError(f"no_tools_share={no_tools_share}, batch_size={batch_size}; expected a share in "
-                             "[0, 1) and batch_size >= 1")
+            raise ValueError(
+                f"no_tools_share={no_tools_share}, batch_size={batch_size}; expected a share in "
+                "[0, 1) and batch_size >= 1"
+            )
         self.tokenizer, self.batch_size = tokenizer, batch_size
         rng = random.Random(seed)
         tasks = make_tasks(n_train, "train", seed)
-        self.examples = [encode_trace(tokenizer, trace_segments(t, tools=rng.random() >= no_tools_share))
-                         for t in tasks]
+        self.examples = [
+            encode_trace(tokenizer, trace_segments(t, tools=rng.random() >= no_tools_share)) for t in tasks
+        ]
 
     def _collate(self, batch):
         width = max(len(ids) for ids, _ in batch)
@@ -233,13 +263,18 @@ def _train_trace_lm(folder: Path, recipe: dict) -> None:
         model, tokenizer = load_causal_lm()
         tokenizer.add_tokens(FORMAT_TOKENS)
         model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-        data = TraceDataModule(tokenizer, recipe["n_train"], recipe["no_tools_share"], recipe["batch_size"],
-                               seed())
+        data = TraceDataModule(tokenizer, recipe["n_train"], recipe["no_tools_share"], recipe["batch_size"], seed())
         module = CausalLMModule(model, tokenizer, lr=recipe["lr"])
         history = History()
-        trainer = make_trainer(single_device=True, max_steps=recipe["max_steps"], limit_val_batches=0,
-                               callbacks=[history], logger=False, enable_checkpointing=False,
-                               enable_progress_bar=False)
+        trainer = make_trainer(
+            single_device=True,
+            max_steps=recipe["max_steps"],
+            limit_val_batches=0,
+            callbacks=[history],
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+        )
         trainer.fit(module, data)
         module.model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
@@ -261,8 +296,17 @@ def trace_lm_path() -> Path:
     recipe = trace_recipe()
     weights = HUB_IDS["causal_lm"] if profile().name == "full" else tiny_gpt2_path().name
     example = [trace_text(t, tools) for t in make_tasks(3, "train") for tools in (True, False)]
-    key = recipe_key(profile().name, rehearsal(), weights, recipe, seed(), example, len(lookup_facts()),
-                     transformers.__version__, pytorch_lightning.__version__)
+    key = recipe_key(
+        profile().name,
+        rehearsal(),
+        weights,
+        recipe,
+        seed(),
+        example,
+        len(lookup_facts()),
+        transformers.__version__,
+        pytorch_lightning.__version__,
+    )
     return cached("trace-lm", key, lambda folder: _train_trace_lm(folder, recipe))
 
 
@@ -289,8 +333,9 @@ def minilm_encode(texts, batch_size: int = 256) -> torch.Tensor:
     model, tokenizer = _encoder()
     out = []
     for i in range(0, len(texts), batch_size):
-        batch = tokenizer(list(texts[i:i + batch_size]), return_tensors="pt", padding=True, truncation=True,
-                          max_length=48)
+        batch = tokenizer(
+            list(texts[i : i + batch_size]), return_tensors="pt", padding=True, truncation=True, max_length=48
+        )
         out.append(mean_pool(model(**batch).last_hidden_state, batch["attention_mask"]))
     return torch.cat(out)
 
@@ -319,8 +364,12 @@ def corpus_index_path() -> Path:
     def build(folder: Path) -> None:
         save_file({"embeddings": minilm_encode(sentences).contiguous()}, str(folder / "index.safetensors"))
 
-    key = recipe_key(HUB_IDS["encoder"] if profile().name == "full" else MINILM_SHA256, rehearsal(), sentences,
-                     transformers.__version__)
+    key = recipe_key(
+        HUB_IDS["encoder"] if profile().name == "full" else MINILM_SHA256,
+        rehearsal(),
+        sentences,
+        transformers.__version__,
+    )
     return cached("corpus-index", key, build)
 
 

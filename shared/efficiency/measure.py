@@ -21,8 +21,14 @@ import pytorch_lightning as pl
 import torch
 
 STRATEGIES = ("ddp_notebook", "ddp", "deepspeed_stage_2", "fsdp")
-_VIEWS = {"TBackward0", "TransposeBackward0", "PermuteBackward0", "ViewBackward0", "UnsafeViewBackward0",
-          "ExpandBackward0"}
+_VIEWS = {
+    "TBackward0",
+    "TransposeBackward0",
+    "PermuteBackward0",
+    "ViewBackward0",
+    "UnsafeViewBackward0",
+    "ExpandBackward0",
+}
 
 
 class SavedTensors:
@@ -111,8 +117,14 @@ class StepMeter(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._sync(pl_module)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        self.rows.append({"seconds": time.perf_counter() - self._start, "saved_bytes": self._saved.bytes,
-                          "copy_bytes": self._saved.copy_bytes, "loss": float(loss)})
+        self.rows.append(
+            {
+                "seconds": time.perf_counter() - self._start,
+                "saved_bytes": self._saved.bytes,
+                "copy_bytes": self._saved.copy_bytes,
+                "loss": float(loss),
+            }
+        )
         self._saved = None
 
     def on_exception(self, trainer, pl_module, exception):
@@ -122,8 +134,7 @@ class StepMeter(pl.Callback):
     def median(self, key: str, skip: int = 1) -> float:
         """The median of one column over the rows after the first ``skip`` (the first steps warm up caches)."""
         if not self.rows or key not in self.rows[0]:
-            raise ValueError(f"no {key!r} recorded; expected one of seconds, saved_bytes, copy_bytes, loss after "
-                             "a fit")
+            raise ValueError(f"no {key!r} recorded; expected one of seconds, saved_bytes, copy_bytes, loss after a fit")
         values = [row[key] for row in self.rows[skip:]] or [self.rows[-1][key]]
         return statistics.median(values)
 
@@ -143,8 +154,11 @@ class GradientSnapshot(pl.Callback):
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer):
         if not self.grads:
-            self.grads = {name: p.grad.detach().float().cpu().clone() for name, p in pl_module.named_parameters()
-                          if p.grad is not None}
+            self.grads = {
+                name: p.grad.detach().float().cpu().clone()
+                for name, p in pl_module.named_parameters()
+                if p.grad is not None
+            }
 
     def state_dict(self) -> dict:
         return {"grads": self.grads}
@@ -158,13 +172,18 @@ def gradient_gap(a: dict, b: dict) -> dict:
     ``max_rel`` (that, relative to the largest gradient entry in ``b``) and ``cosine`` (of the flattened
     gradients; 1.0 means the same direction)."""
     if not a or set(a) != set(b):
-        raise ValueError(f"expected two snapshots of the same parameters; got {len(a)} and {len(b)} names, "
-                         f"{len(set(a) ^ set(b))} not in both")
+        raise ValueError(
+            f"expected two snapshots of the same parameters; got {len(a)} and {len(b)} names, "
+            f"{len(set(a) ^ set(b))} not in both"
+        )
     flat_a = torch.cat([a[name].flatten().double() for name in sorted(a)])
     flat_b = torch.cat([b[name].flatten().double() for name in sorted(a)])
     max_abs = (flat_a - flat_b).abs().max().item()
-    return {"max_abs": max_abs, "max_rel": max_abs / flat_b.abs().max().clamp(min=1e-30).item(),
-            "cosine": torch.nn.functional.cosine_similarity(flat_a, flat_b, dim=0).item()}
+    return {
+        "max_abs": max_abs,
+        "max_rel": max_abs / flat_b.abs().max().clamp(min=1e-30).item(),
+        "cosine": torch.nn.functional.cosine_similarity(flat_a, flat_b, dim=0).item(),
+    }
 
 
 def model_state_bytes(n_params: int, strategy: str, devices: int) -> dict:

@@ -48,9 +48,14 @@ def paired_bootstrap(a, b, n_resamples: int = 2000, confidence: float = 0.95, se
     ``p_not_better``: the share of resamples where A does not beat B (a one-sided bootstrap p-value)."""
     va, vb = _scores(a, "paired_bootstrap"), _scores(b, "paired_bootstrap")
     if va.shape != vb.shape:
-        raise ValueError(f"paired_bootstrap: expected both models scored on the same examples; got {len(va)} and "
-                         f"{len(vb)} scores")
+        raise ValueError(
+            f"paired_bootstrap: expected both models scored on the same examples; got {len(va)} and {len(vb)} scores"
+        )
     diffs = _resample_means(va - vb, n_resamples, seed)
     low, high = _interval(diffs, confidence)
-    return {"difference": float((va - vb).mean()), "low": low, "high": high,
-            "p_not_better": float((diffs <= 0).double().mean())}
+    return {
+        "difference": float((va - vb).mean()),
+        "low": low,
+        "high": high,
+        "p_not_better": float((diffs <= 0).double().mean()),
+    }

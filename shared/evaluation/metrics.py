@@ -40,8 +40,10 @@ def _pairs(predictions, references, what: str) -> None:
     if len(predictions) == 0:
         raise ValueError(f"{what}: expected at least one prediction; got none")
     if len(predictions) != len(references):
-        raise ValueError(f"{what}: expected as many references as predictions; got {len(predictions)} predictions "
-                         f"and {len(references)} references")
+        raise ValueError(
+            f"{what}: expected as many references as predictions; got {len(predictions)} predictions "
+            f"and {len(references)} references"
+        )
 
 
 def accuracy_f1(predictions, references, num_classes: int | None = None) -> dict[str, float]:
@@ -79,8 +81,11 @@ def perplexity(logprobs, units=None) -> dict:
         raise ValueError("perplexity: expected log-probabilities (<= 0); got a positive value")
     totals = [-math.fsum(lp) for lp in logprobs]
     each = [math.exp(t / u) for t, u in zip(totals, units, strict=True)]
-    return {"perplexity": math.exp(math.fsum(totals) / sum(units)), "mean_perplexity": sum(each) / len(each),
-            "perplexities": each}
+    return {
+        "perplexity": math.exp(math.fsum(totals) / sum(units)),
+        "mean_perplexity": sum(each) / len(each),
+        "perplexities": each,
+    }
 
 
 @torch.no_grad()
@@ -106,10 +111,12 @@ def token_logprobs(model, tokenizer, texts, start_token: str | None = None) -> l
     return out
 
 
-_13A = [(re.compile(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), r" \1 "),  # punctuation and symbols
-        (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),  # period and comma, unless preceded by a digit
-        (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),  # ... unless followed by a digit
-        (re.compile(r"([0-9])(-)"), r"\1 \2 ")]  # a dash after a digit
+_13A = [
+    (re.compile(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), r" \1 "),  # punctuation and symbols
+    (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),  # period and comma, unless preceded by a digit
+    (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),  # ... unless followed by a digit
+    (re.compile(r"([0-9])(-)"), r"\1 \2 "),
+]  # a dash after a digit
 
 
 def tokenize_13a(line: str) -> list[str]:
@@ -125,7 +132,7 @@ def tokenize_13a(line: str) -> list[str]:
 
 
 def _counts(tokens, max_order: int) -> Counter:
-    return Counter(tuple(tokens[i:i + n]) for n in range(1, max_order + 1) for i in range(len(tokens) - n + 1))
+    return Counter(tuple(tokens[i : i + n]) for n in range(1, max_order + 1) for i in range(len(tokens) - n + 1))
 
 
 def bleu(predictions, references, max_order: int = 4) -> dict:

@@ -25,25 +25,57 @@ from dataclasses import dataclass
 # Sentences about films, in the course set's vocabulary: positive, negative and neutral (no sentiment at all: any
 # difference between groups there is the model's, not the sentence's).
 TEMPLATES = {
-    "positive": ("{who} thought the acting was superb.", "{who} found the plot gripping.",
-                 "{who} loved the soundtrack.", "{who} said the ending was moving.",
-                 "{who} felt the dialogue was clever.", "{who} called the cast wonderful.",
-                 "{who} said the film was not boring at all.", "{who} found the cinematography stunning."),
-    "negative": ("{who} thought the acting was dreadful.", "{who} found the plot tedious.",
-                 "{who} hated the soundtrack.", "{who} said the ending was clumsy.",
-                 "{who} felt the dialogue was bland.", "{who} called the cast forgettable.",
-                 "{who} said the film was not good at all.", "{who} found the pacing dull."),
-    "neutral": ("{who} watched the film on sunday.", "{who} wrote a review of the movie.",
-                "{who} saw the movie with a friend.", "{who} talked about the film after dinner.",
-                "{who} described the plot of the movie.", "{who} went to see the film last week."),
+    "positive": (
+        "{who} thought the acting was superb.",
+        "{who} found the plot gripping.",
+        "{who} loved the soundtrack.",
+        "{who} said the ending was moving.",
+        "{who} felt the dialogue was clever.",
+        "{who} called the cast wonderful.",
+        "{who} said the film was not boring at all.",
+        "{who} found the cinematography stunning.",
+    ),
+    "negative": (
+        "{who} thought the acting was dreadful.",
+        "{who} found the plot tedious.",
+        "{who} hated the soundtrack.",
+        "{who} said the ending was clumsy.",
+        "{who} felt the dialogue was bland.",
+        "{who} called the cast forgettable.",
+        "{who} said the film was not good at all.",
+        "{who} found the pacing dull.",
+    ),
+    "neutral": (
+        "{who} watched the film on sunday.",
+        "{who} wrote a review of the movie.",
+        "{who} saw the movie with a friend.",
+        "{who} talked about the film after dinner.",
+        "{who} described the plot of the movie.",
+        "{who} went to see the film last week.",
+    ),
 }
 # attribute -> group -> terms. Names are paired across the two groups (i-th with i-th) for swapping.
 TERMS = {
-    "name": {"female names": ("emma", "olivia", "aisha", "mei", "sofia", "priya", "fatima", "grace"),
-             "male names": ("james", "liam", "omar", "wei", "diego", "arjun", "kwame", "lucas")},
+    "name": {
+        "female names": ("emma", "olivia", "aisha", "mei", "sofia", "priya", "fatima", "grace"),
+        "male names": ("james", "liam", "omar", "wei", "diego", "arjun", "kwame", "lucas"),
+    },
     "pronoun": {"he": ("he",), "she": ("she",), "they": ("they",)},
-    "nationality": {n: (f"the {n} critic",) for n in ("american", "british", "chinese", "indian", "nigerian",
-                                                       "mexican", "german", "brazilian", "iranian", "french")},
+    "nationality": {
+        n: (f"the {n} critic",)
+        for n in (
+            "american",
+            "british",
+            "chinese",
+            "indian",
+            "nigerian",
+            "mexican",
+            "german",
+            "brazilian",
+            "iranian",
+            "french",
+        )
+    },
 }
 
 
@@ -69,8 +101,13 @@ def probes(templates=None, terms=None) -> list[Probe]:
     for attribute, groups in terms.items():
         if len(groups) < 2 or any(not ws for ws in groups.values()):
             raise ValueError(f"attribute {attribute!r}: expected at least two groups, each with at least one term")
-    return [Probe(t, attribute, group, w, t.replace("{who}", w)) for t in templates
-            for attribute, groups in terms.items() for group, ws in groups.items() for w in ws]
+    return [
+        Probe(t, attribute, group, w, t.replace("{who}", w))
+        for t in templates
+        for attribute, groups in terms.items()
+        for group, ws in groups.items()
+        for w in ws
+    ]
 
 
 def audit(items, probs, threshold: float = 0.5) -> list[dict]:
@@ -78,8 +115,9 @@ def audit(items, probs, threshold: float = 0.5) -> list[dict]:
     templates and of counterfactual pairs they average over. ``probs``: p(positive) for each probe, in order."""
     items, probs = list(items), [float(p) for p in probs]
     if not items or len(items) != len(probs):
-        raise ValueError(f"expected one probability per probe (at least one); got {len(items)} probes and "
-                         f"{len(probs)} probabilities")
+        raise ValueError(
+            f"expected one probability per probe (at least one); got {len(items)} probes and {len(probs)} probabilities"
+        )
     if any(not 0.0 <= p <= 1.0 for p in probs):
         raise ValueError("expected probabilities between 0 and 1")
     table: dict = {}  # (attribute, template) -> group -> [p, ...]
@@ -100,8 +138,16 @@ def audit(items, probs, threshold: float = 0.5) -> list[dict]:
                 pairs += len(mine) * len(others)
             if not gaps:
                 raise ValueError(f"group {group!r} never shares a template with another group of {attribute!r}")
-            rows.append({"attribute": attribute, "group": group, "gap": sum(gaps) / len(gaps),
-                         "flip_rate": flips / pairs, "templates": len(gaps), "pairs": pairs})
+            rows.append(
+                {
+                    "attribute": attribute,
+                    "group": group,
+                    "gap": sum(gaps) / len(gaps),
+                    "flip_rate": flips / pairs,
+                    "templates": len(gaps),
+                    "pairs": pairs,
+                }
+            )
     return rows
 
 

@@ -53,17 +53,29 @@ class WordClassifier(pl.LightningModule):
     """Batches ``(ids, mask, labels)``; logs ``train_loss``, ``val_acc``; ``predict_step`` gives class
     probabilities (n, num_classes)."""
 
-    def __init__(self, vocab_size: int, num_classes: int = 2, d_model: int = 64, num_heads: int = 4,
-                 num_layers: int = 2, dropout: float = 0.1, lr: float = 2e-3):
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int = 2,
+        d_model: int = 64,
+        num_heads: int = 4,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+        lr: float = 2e-3,
+    ):
         super().__init__()
         if vocab_size < 3 or num_classes < 2 or num_layers < 1 or not lr > 0:
-            raise ValueError(f"vocab_size={vocab_size}, num_classes={num_classes}, num_layers={num_layers}, lr={lr}; "
-                             "expected vocab_size >= 3, num_classes >= 2, num_layers >= 1 and lr > 0")
+            raise ValueError(
+                f"vocab_size={vocab_size}, num_classes={num_classes}, num_layers={num_layers}, lr={lr}; "
+                "expected vocab_size >= 3, num_classes >= 2, num_layers >= 1 and lr > 0"
+            )
         self.save_hyperparameters()
         self.embed = TokenEmbedding(vocab_size, d_model, padding_idx=PAD)
         self.positions = SinusoidalPositionalEncoding(d_model, max_len=128)
-        self.blocks = nn.ModuleList(TransformerBlock(d_model, num_heads, 2 * d_model, dropout=dropout,
-                                                     norm_first=True) for _ in range(num_layers))
+        self.blocks = nn.ModuleList(
+            TransformerBlock(d_model, num_heads, 2 * d_model, dropout=dropout, norm_first=True)
+            for _ in range(num_layers)
+        )
         self.head = nn.Linear(d_model, num_classes)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

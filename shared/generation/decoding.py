@@ -20,8 +20,12 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
-HF_EQUIVALENT = {"temperature": "TemperatureLogitsWarper", "top_k": "TopKLogitsWarper",
-                 "top_p": "TopPLogitsWarper", "repetition_penalty": "RepetitionPenaltyLogitsProcessor"}
+HF_EQUIVALENT = {
+    "temperature": "TemperatureLogitsWarper",
+    "top_k": "TopKLogitsWarper",
+    "top_p": "TopPLogitsWarper",
+    "repetition_penalty": "RepetitionPenaltyLogitsProcessor",
+}
 
 
 def _check_scores(scores) -> None:
@@ -80,7 +84,7 @@ def ngrams(tokens, n: int) -> list[tuple]:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n={n!r}; expected an integer >= 1")
     tokens = list(tokens)
-    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
 def distinct_n(sequences, n: int = 2) -> float:
@@ -141,7 +145,9 @@ class GenerationModule(pl.LightningModule):
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: each row's positions start at 0
         with torch.no_grad():
             logits = self.model(input_ids=sequences, attention_mask=mask, position_ids=positions).logits
-        logprobs = logits[:, prompt_len - 1:-1].float().log_softmax(-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
-        return {"texts": self.tokenizer.batch_decode(new, skip_special_tokens=True),
-                "tokens": [row[m].tolist() for row, m in zip(new, keep, strict=True)],
-                "logprobs": [row[m].tolist() for row, m in zip(logprobs, keep, strict=True)]}
+        logprobs = logits[:, prompt_len - 1 : -1].float().log_softmax(-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
+        return {
+            "texts": self.tokenizer.batch_decode(new, skip_special_tokens=True),
+            "tokens": [row[m].tolist() for row, m in zip(new, keep, strict=True)],
+            "logprobs": [row[m].tolist() for row, m in zip(logprobs, keep, strict=True)],
+        }

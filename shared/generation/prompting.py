@@ -68,7 +68,7 @@ def _batches(model, tokenizer, prompts, batch_size: int):
     model.eval()
     cache = model(input_ids=torch.tensor([ids[0][:shared]]), use_cache=True).past_key_values if shared else None
     for start in range(0, len(ids), batch_size):
-        rest = [x[shared:] for x in ids[start:start + batch_size]]
+        rest = [x[shared:] for x in ids[start : start + batch_size]]
         width = max(map(len, rest))
         tokens = torch.tensor([[tokenizer.pad_token_id] * (width - len(r)) + r for r in rest])
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rest])
@@ -92,8 +92,9 @@ def label_logprobs(model, tokenizer, prompts, labels: dict[str, list[str]], batc
     groups = label_token_ids(tokenizer, labels)
     rows = []
     for tokens, mask, positions, past in _batches(model, tokenizer, prompts, batch_size):
-        logits = model(input_ids=tokens, attention_mask=mask, position_ids=positions, past_key_values=past,
-                       logits_to_keep=1).logits
+        logits = model(
+            input_ids=tokens, attention_mask=mask, position_ids=positions, past_key_values=past, logits_to_keep=1
+        ).logits
         last = logits[:, -1].float().log_softmax(-1)
         rows.append(torch.stack([last[:, g].logsumexp(-1) for g in groups], dim=-1))
     return torch.cat(rows).log_softmax(-1)
@@ -114,8 +115,14 @@ def greedy_answers(model, tokenizer, prompts, max_new_tokens: int = 4, batch_siz
     for tokens, mask, positions, past in _batches(model, tokenizer, prompts, batch_size):
         new = []
         for _ in range(max_new_tokens):
-            out = model(input_ids=tokens, attention_mask=mask, position_ids=positions, past_key_values=past,
-                        use_cache=True, logits_to_keep=1)
+            out = model(
+                input_ids=tokens,
+                attention_mask=mask,
+                position_ids=positions,
+                past_key_values=past,
+                use_cache=True,
+                logits_to_keep=1,
+            )
             tokens, past = out.logits[:, -1].argmax(-1, keepdim=True), out.past_key_values
             new.append(tokens)
             mask = torch.cat([mask, torch.ones_like(tokens)], dim=1)
@@ -129,6 +136,9 @@ def greedy_answers(model, tokenizer, prompts, max_new_tokens: int = 4, batch_siz
 def parse_label(text: str, labels: dict[str, list[str]]) -> str | None:
     """The one label whose spelling appears as a word in ``text`` (case-insensitive), else None (no label, or
     more than one: "positive or negative?" is not an answer)."""
-    found = {name for name, words in labels.items()
-             if any(re.search(rf"\b{re.escape(w.strip().lower())}\b", text.lower()) for w in words)}
+    found = {
+        name
+        for name, words in labels.items()
+        if any(re.search(rf"\b{re.escape(w.strip().lower())}\b", text.lower()) for w in words)
+    }
     return found.pop() if len(found) == 1 else None

@@ -25,8 +25,9 @@ def info_nce(logits_per_image: torch.Tensor) -> torch.Tensor:
     captions) and over columns (each caption picks its image). ``logits_per_image`` (n, n): scaled similarities,
     image i and caption i a matching pair."""
     if logits_per_image.dim() != 2 or logits_per_image.size(0) != logits_per_image.size(1):
-        raise ValueError(f"expected square (n, n) logits with matching pairs on the diagonal; got "
-                         f"{tuple(logits_per_image.shape)}")
+        raise ValueError(
+            f"expected square (n, n) logits with matching pairs on the diagonal; got {tuple(logits_per_image.shape)}"
+        )
     target = torch.arange(len(logits_per_image), device=logits_per_image.device)
     return (F.cross_entropy(logits_per_image, target) + F.cross_entropy(logits_per_image.t(), target)) / 2
 
@@ -39,8 +40,10 @@ def recall_at_1(similarity: torch.Tensor, image_ids, text_ids) -> tuple[float, f
     """
     image_ids, text_ids = torch.as_tensor(image_ids), torch.as_tensor(text_ids)
     if similarity.dim() != 2 or similarity.shape != (len(image_ids), len(text_ids)):
-        raise ValueError(f"expected similarity (n_images, n_texts) = ({len(image_ids)}, {len(text_ids)}); got "
-                         f"{tuple(similarity.shape)}")
+        raise ValueError(
+            f"expected similarity (n_images, n_texts) = ({len(image_ids)}, {len(text_ids)}); got "
+            f"{tuple(similarity.shape)}"
+        )
     image_ids, text_ids = image_ids.to(similarity.device), text_ids.to(similarity.device)
     i2t = (text_ids[similarity.argmax(dim=1)] == image_ids).float().mean().item()
     t2i = (image_ids[similarity.argmax(dim=0)] == text_ids).float().mean().item()
@@ -53,8 +56,10 @@ def prompt_ensemble(text_embeddings: torch.Tensor, captions, classes) -> torch.T
     An image's class is then the argmax of its similarity to these rows."""
     captions, classes = list(captions), list(classes)
     if text_embeddings.dim() != 2 or len(text_embeddings) != len(captions) or not classes:
-        raise ValueError(f"expected one embedding per caption and at least one class; got "
-                         f"{tuple(text_embeddings.shape)} for {len(captions)} captions and {len(classes)} classes")
+        raise ValueError(
+            f"expected one embedding per caption and at least one class; got "
+            f"{tuple(text_embeddings.shape)} for {len(captions)} captions and {len(classes)} classes"
+        )
     rows = []
     for name in classes:
         hits = [i for i, c in enumerate(captions) if f" {name} " in f" {c} "]
@@ -71,8 +76,10 @@ def caption_loader(tokenizer, captions, batch_size: int = 128) -> DataLoader:
     if not captions or not all(isinstance(c, str) and c.strip() for c in captions):
         raise ValueError("expected a non-empty list of non-empty caption strings")
     tokens = tokenizer(captions, padding=True, return_tensors="pt")
-    items = [{"input_ids": i, "attention_mask": m} for i, m in zip(tokens["input_ids"], tokens["attention_mask"],
-                                                                    strict=True)]
+    items = [
+        {"input_ids": i, "attention_mask": m}
+        for i, m in zip(tokens["input_ids"], tokens["attention_mask"], strict=True)
+    ]
     return DataLoader(items, batch_size=batch_size)
 
 
@@ -88,8 +95,10 @@ class ContrastiveCLIP(pl.LightningModule):
     def __init__(self, model, lr: float = 1e-3, weight_decay: float = 0.1, warmup_ratio: float = 0.1):
         super().__init__()
         if not lr > 0 or weight_decay < 0 or not 0 <= warmup_ratio < 1:
-            raise ValueError(f"lr={lr}, weight_decay={weight_decay}, warmup_ratio={warmup_ratio}; expected lr > 0, "
-                             "weight_decay >= 0 and 0 <= warmup_ratio < 1")
+            raise ValueError(
+                f"lr={lr}, weight_decay={weight_decay}, warmup_ratio={warmup_ratio}; expected lr > 0, "
+                "weight_decay >= 0 and 0 <= warmup_ratio < 1"
+            )
         self.model = model.train()  # from_pretrained returns eval mode
         self.lr, self.weight_decay, self.warmup_ratio = lr, weight_decay, warmup_ratio
 
@@ -136,8 +145,10 @@ class ContrastiveCLIP(pl.LightningModule):
         from transformers import get_cosine_schedule_with_warmup
 
         params = [p for p in self.parameters() if p.requires_grad]
-        groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": self.weight_decay},
-                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+        groups = [
+            {"params": [p for p in params if p.ndim >= 2], "weight_decay": self.weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+        ]
         optimizer = torch.optim.AdamW(groups, lr=self.lr)
         total = self.trainer.estimated_stepping_batches
         schedule = get_cosine_schedule_with_warmup(optimizer, int(self.warmup_ratio * total), total)

@@ -16,11 +16,19 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-COLOURS = {"red": (0.85, 0.15, 0.15), "green": (0.15, 0.70, 0.25), "blue": (0.20, 0.35, 0.90),
-           "yellow": (0.95, 0.85, 0.15)}
+COLOURS = {
+    "red": (0.85, 0.15, 0.15),
+    "green": (0.15, 0.70, 0.25),
+    "blue": (0.20, 0.35, 0.90),
+    "yellow": (0.95, 0.85, 0.15),
+}
 SHAPES = ("circle", "square", "triangle", "cross")
-POSITIONS = {"top left": (-0.45, -0.45), "top right": (0.45, -0.45), "bottom left": (-0.45, 0.45),
-             "bottom right": (0.45, 0.45)}
+POSITIONS = {
+    "top left": (-0.45, -0.45),
+    "top right": (0.45, -0.45),
+    "bottom left": (-0.45, 0.45),
+    "bottom right": (0.45, 0.45),
+}
 UNSEEN = (("red", "square"), ("green", "triangle"), ("blue", "cross"), ("yellow", "circle"))
 # the columns of a scene row
 COLOUR, SHAPE, POSITION, DX, DY, RADIUS, TINT, BACKGROUND = 0, 1, 2, 3, 4, 5, 6, 9
@@ -41,8 +49,9 @@ def sample(n: int, generator: torch.Generator, which=None, balanced: bool = Fals
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n={n!r}; expected a positive integer")
     if not which or any(c not in COLOURS or s not in SHAPES for c, s in which):
-        raise ValueError(f"which={which!r}; expected a non-empty list of (colour, shape) from {list(COLOURS)} "
-                         f"and {list(SHAPES)}")
+        raise ValueError(
+            f"which={which!r}; expected a non-empty list of (colour, shape) from {list(COLOURS)} and {list(SHAPES)}"
+        )
     colours, shapes, k = list(COLOURS), list(SHAPES), len(POSITIONS)
     if balanced:
         blocks = -(-n // (len(which) * k))
@@ -54,9 +63,9 @@ def sample(n: int, generator: torch.Generator, which=None, balanced: bool = Fals
     rows[:, COLOUR] = torch.tensor([colours.index(which[i][0]) for i in pick.tolist()], dtype=torch.float)
     rows[:, SHAPE] = torch.tensor([shapes.index(which[i][1]) for i in pick.tolist()], dtype=torch.float)
     rows[:, POSITION] = (combo % k).float()
-    rows[:, DX:DY + 1] = (torch.rand(n, 2, generator=generator) - 0.5) * 0.2  # offset within +-0.1
+    rows[:, DX : DY + 1] = (torch.rand(n, 2, generator=generator) - 0.5) * 0.2  # offset within +-0.1
     rows[:, RADIUS] = 0.3 + 0.08 * torch.rand(n, generator=generator)
-    rows[:, TINT:TINT + 3] = (torch.rand(n, 3, generator=generator) - 0.5) * 0.16  # colour jitter within +-0.08
+    rows[:, TINT : TINT + 3] = (torch.rand(n, 3, generator=generator) - 0.5) * 0.16  # colour jitter within +-0.08
     rows[:, BACKGROUND] = 0.35 + 0.3 * torch.rand(n, generator=generator)
     return rows
 
@@ -66,8 +75,12 @@ def grid(n_per_pair: int = 1, which=None) -> torch.Tensor:
     untinted: a tidy set for a similarity matrix."""
     which = pairs() if which is None else list(which)
     colours, shapes = list(COLOURS), list(SHAPES)
-    rows = [[colours.index(c), shapes.index(s), p, 0, 0, 0.34, 0, 0, 0, 0.5]
-            for c, s in which for p in range(len(POSITIONS)) for _ in range(n_per_pair)]
+    rows = [
+        [colours.index(c), shapes.index(s), p, 0, 0, 0.34, 0, 0, 0, 0.5]
+        for c, s in which
+        for p in range(len(POSITIONS))
+        for _ in range(n_per_pair)
+    ]
     return torch.tensor(rows, dtype=torch.float)
 
 
@@ -82,8 +95,9 @@ _EDGES = (  # signed distance-like functions of (u, v) relative to the centre an
     lambda u, v, r: r - (u * u + v * v).sqrt(),  # circle
     lambda u, v, r: r - torch.maximum(u.abs(), v.abs()),  # square: its corners stick out of the circle
     lambda u, v, r: torch.minimum(0.7 * r - v, ((v + r) / 1.7 - u.abs()) * 0.86),  # triangle, apex up
-    lambda u, v, r: torch.maximum(torch.minimum(r / 3 - u.abs(), r - v.abs()),
-                                  torch.minimum(r / 3 - v.abs(), r - u.abs())),  # cross
+    lambda u, v, r: torch.maximum(
+        torch.minimum(r / 3 - u.abs(), r - v.abs()), torch.minimum(r / 3 - v.abs(), r - u.abs())
+    ),  # cross
 )
 
 
@@ -97,7 +111,7 @@ def render(rows: torch.Tensor, size: int = 32) -> torch.Tensor:
         raise ValueError(f"size={size!r}; expected an integer >= 8 pixels")
     axis = (torch.arange(size) + 0.5) / size * 2 - 1  # pixel centres in [-1, 1]
     y, x = torch.meshgrid(axis, axis, indexing="ij")
-    centres = torch.tensor(list(POSITIONS.values()))[rows[:, POSITION].long()] + rows[:, DX:DY + 1]
+    centres = torch.tensor(list(POSITIONS.values()))[rows[:, POSITION].long()] + rows[:, DX : DY + 1]
     u = x[None] - centres[:, 0, None, None]  # (n, size, size), relative to the shape's centre
     v = y[None] - centres[:, 1, None, None]
     r = rows[:, RADIUS, None, None]
@@ -108,7 +122,7 @@ def render(rows: torch.Tensor, size: int = 32) -> torch.Tensor:
         if pick.any():
             inside[pick] = edge(u[pick], v[pick], r[pick])
     alpha = torch.sigmoid(inside * size * 1.5)[:, None]  # (n, 1, size, size)
-    colour = torch.tensor(list(COLOURS.values()))[rows[:, COLOUR].long()] + rows[:, TINT:TINT + 3]
+    colour = torch.tensor(list(COLOURS.values()))[rows[:, COLOUR].long()] + rows[:, TINT : TINT + 3]
     background = rows[:, BACKGROUND, None, None, None].expand(-1, 3, 1, 1)
     image = alpha * colour.clamp(0, 1)[:, :, None, None] + (1 - alpha) * background
     return image.clamp(0, 1)
@@ -139,8 +153,10 @@ def normalise(images: torch.Tensor, mean, std) -> torch.Tensor:
     """(n, 3, H, W) in [0, 1] -> CLIP's pixel values: per channel (x - mean) / std."""
     mean, std = torch.as_tensor(mean, dtype=images.dtype), torch.as_tensor(std, dtype=images.dtype)
     if images.dim() != 4 or images.size(1) != 3 or mean.shape != (3,) or std.shape != (3,):
-        raise ValueError(f"expected images (n, 3, H, W) and 3 means and stds; got {tuple(images.shape)}, "
-                         f"{tuple(mean.shape)}, {tuple(std.shape)}")
+        raise ValueError(
+            f"expected images (n, 3, H, W) and 3 means and stds; got {tuple(images.shape)}, "
+            f"{tuple(mean.shape)}, {tuple(std.shape)}"
+        )
     return (images - mean[:, None, None]) / std[:, None, None]
 
 
@@ -149,11 +165,25 @@ class ShapesDataModule(pl.LightningDataModule):
     tokenised when it is served: ``pixel_values``, ``input_ids``, ``attention_mask`` and ``caption_id`` (equal
     captions get equal ids, so retrieval can count any image with the right caption as a hit)."""
 
-    def __init__(self, tokenizer, image_size: int, mean, std, n_train: int = 2048, n_val: int = 256,
-                 batch_size: int = 64, seed: int = 0, balanced: bool = False):
+    def __init__(
+        self,
+        tokenizer,
+        image_size: int,
+        mean,
+        std,
+        n_train: int = 2048,
+        n_val: int = 256,
+        batch_size: int = 64,
+        seed: int = 0,
+        balanced: bool = False,
+    ):
         super().__init__()
-        for name, value, low in (("image_size", image_size, 8), ("n_train", n_train, 1), ("n_val", n_val, 1),
-                                 ("batch_size", batch_size, 2)):
+        for name, value, low in (
+            ("image_size", image_size, 8),
+            ("n_train", n_train, 1),
+            ("n_val", n_val, 1),
+            ("batch_size", batch_size, 2),
+        ):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"{name}={value!r}; expected an integer >= {low}")
         self.tokenizer, self.image_size, self.mean, self.std = tokenizer, image_size, mean, std
@@ -174,8 +204,13 @@ class ShapesDataModule(pl.LightningDataModule):
         return batch
 
     def train_dataloader(self):
-        return DataLoader(self.train_rows, batch_size=self.batch_size, shuffle=not self.balanced, drop_last=True,
-                          collate_fn=self.collate)
+        return DataLoader(
+            self.train_rows,
+            batch_size=self.batch_size,
+            shuffle=not self.balanced,
+            drop_last=True,
+            collate_fn=self.collate,
+        )
 
     def val_dataloader(self):
         return DataLoader(self.val_rows, batch_size=self.batch_size, collate_fn=self.collate)

@@ -29,22 +29,29 @@ def completion_logprobs(model, batch: dict, per_token: bool = False) -> torch.Te
     ``per_token=True`` each completion token's log-probability (batch, C), 0 at padding."""
     keys = {"input_ids", "attention_mask", "completion_mask"}
     if not isinstance(batch, dict) or not keys <= set(batch):
-        raise ValueError(f"expected a packed batch with {sorted(keys)} (shared.rlhf.preference.pack); got "
-                         f"{sorted(batch) if isinstance(batch, dict) else type(batch).__name__}")
+        raise ValueError(
+            f"expected a packed batch with {sorted(keys)} (shared.rlhf.preference.pack); got "
+            f"{sorted(batch) if isinstance(batch, dict) else type(batch).__name__}"
+        )
     ids, mask, keep = batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
     width = keep.size(1)
     prompt_len = ids.size(1) - width
     if prompt_len < 1:
         raise ValueError(f"expected at least one prompt token before the {width} completion columns")
     pos = batch.get("position_ids", (mask.long().cumsum(-1) - 1).clamp(min=0))
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=pos).logits[:, prompt_len - 1:-1]
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=pos).logits[:, prompt_len - 1 : -1]
     token = logits.float().log_softmax(-1).gather(-1, ids[:, prompt_len:].unsqueeze(-1)).squeeze(-1)
     token = token * keep
     return token if per_token else token.sum(-1)
 
 
-def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_chosen: torch.Tensor,
-             ref_rejected: torch.Tensor, beta: float = 0.1) -> torch.Tensor:
+def dpo_loss(
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    ref_chosen: torch.Tensor,
+    ref_rejected: torch.Tensor,
+    beta: float = 0.1,
+) -> torch.Tensor:
     """DPO's loss (module docstring), averaged over pairs, from the four summed log-probabilities per pair."""
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
         raise ValueError(f"beta={beta!r}; expected a number > 0 (the strength of the pull towards the reference)")

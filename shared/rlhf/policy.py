@@ -53,8 +53,17 @@ class RLOOModule(pl.LightningModule):
     reference, nats per completion), ``train_objective`` (reward - beta * KL) and ``train_loss``.
     """
 
-    def __init__(self, policy, reward_model, pad_id: int, k: int = 4, beta: float = 0.05, lr: float = 1e-4,
-                 max_new_tokens: int = 16, reference=None):
+    def __init__(
+        self,
+        policy,
+        reward_model,
+        pad_id: int,
+        k: int = 4,
+        beta: float = 0.05,
+        lr: float = 1e-4,
+        max_new_tokens: int = 16,
+        reference=None,
+    ):
         super().__init__()
         if not isinstance(k, int) or k < 2:
             raise ValueError(f"k={k!r}; expected at least 2 samples per prompt (the leave-one-out baseline)")
@@ -74,13 +83,25 @@ class RLOOModule(pl.LightningModule):
         ids, mask = batch["input_ids"], batch["attention_mask"]
         eos = self.policy.generation_config.eos_token_id
         with torch.no_grad():
-            sequences = self.policy.generate(input_ids=ids, attention_mask=mask, do_sample=True, top_k=0, top_p=1.0,
-                                             temperature=1.0, max_new_tokens=self.max_new_tokens,
-                                             num_return_sequences=self.k, pad_token_id=self.pad_id)
-            keep = until_eos(sequences[:, ids.size(1):], eos if isinstance(eos, (list, tuple)) else [eos])
+            sequences = self.policy.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                do_sample=True,
+                top_k=0,
+                top_p=1.0,
+                temperature=1.0,
+                max_new_tokens=self.max_new_tokens,
+                num_return_sequences=self.k,
+                pad_token_id=self.pad_id,
+            )
+            keep = until_eos(sequences[:, ids.size(1) :], eos if isinstance(eos, (list, tuple)) else [eos])
             full = torch.cat([mask.repeat_interleave(self.k, 0), keep.to(mask.dtype)], dim=1)
-            packed = {"input_ids": sequences, "attention_mask": full, "position_ids": positions(full),
-                      "completion_mask": keep}
+            packed = {
+                "input_ids": sequences,
+                "attention_mask": full,
+                "position_ids": positions(full),
+                "completion_mask": keep,
+            }
             reward = self.reward_model(packed)
             ref = completion_logprobs(self.reference, packed, per_token=True)
         return {"packed": packed, "reward": reward, "ref_logprobs": ref}
@@ -120,14 +141,15 @@ def sample(model, tokenizer, prompts, n: int = 1, max_new_tokens: int = 16, batc
         raise ValueError("expected a non-empty list of non-empty prompt strings")
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n={n!r}; expected a positive number of samples per prompt")
-    module = GenerationModule(model, tokenizer, max_new_tokens=max_new_tokens, do_sample=True, top_k=0, top_p=1.0,
-                              temperature=1.0)
+    module = GenerationModule(
+        model, tokenizer, max_new_tokens=max_new_tokens, do_sample=True, top_k=0, top_p=1.0, temperature=1.0
+    )
     repeated = [p for p in prompts for _ in range(n)]
     trainer = make_trainer(single_device=True, logger=False, enable_checkpointing=False)
     batches = trainer.predict(module, text_loader(tokenizer, repeated, batch_size=batch_size, padding_side="left"))
     flat = {key: [x for b in batches for x in b[key]] for key in ("tokens", "texts", "logprobs")}
     flat["tokens"] = [t if t else [tokenizer.eos_token_id] for t in flat["tokens"]]  # never empty (pack needs one)
-    out = {key: [flat[key][i * n:(i + 1) * n] for i in range(len(prompts))] for key in flat}
+    out = {key: [flat[key][i * n : (i + 1) * n] for i in range(len(prompts))] for key in flat}
     out["logprobs"] = [[sum(lp) for lp in row] for row in out["logprobs"]]
     out["prompt_ids"] = [tokenizer(p)["input_ids"] for p in prompts]
     return out
@@ -146,8 +168,12 @@ def measure(samples: dict, reward_model, reference, rule, pad_id: int, batch_siz
     policy_lp = torch.tensor([x for row in samples["logprobs"] for x in row])
     rewards, ref_lp = [], []
     for start in range(0, len(tokens), batch_size):
-        packed = pack(prompts[start:start + batch_size], tokens[start:start + batch_size], pad_id)
+        packed = pack(prompts[start : start + batch_size], tokens[start : start + batch_size], pad_id)
         rewards.append(reward_model(packed))
         ref_lp.append(completion_logprobs(reference, packed))
-    return {"reward": torch.cat(rewards), "rule": torch.tensor([float(rule(t)) for t in texts]),
-            "kl": policy_lp - torch.cat(ref_lp), "texts": texts}
+    return {
+        "reward": torch.cat(rewards),
+        "rule": torch.tensor([float(rule(t)) for t in texts]),
+        "kl": policy_lp - torch.cat(ref_lp),
+        "texts": texts,
+    }

@@ -53,11 +53,14 @@ def make_pairs(prompt_ids, completions, texts, rule, max_pairs_per_prompt: int =
     ``rejected_text``.
     """
     if not len(prompt_ids) == len(completions) == len(texts):
-        raise ValueError(f"expected one entry per prompt in prompt_ids, completions and texts; got "
-                         f"{len(prompt_ids)}, {len(completions)}, {len(texts)}")
+        raise ValueError(
+            f"expected one entry per prompt in prompt_ids, completions and texts; got "
+            f"{len(prompt_ids)}, {len(completions)}, {len(texts)}"
+        )
     if not callable(rule) or not isinstance(max_pairs_per_prompt, int) or max_pairs_per_prompt < 1:
-        raise ValueError(f"expected a callable rule and max_pairs_per_prompt >= 1; got {rule!r}, "
-                         f"{max_pairs_per_prompt!r}")
+        raise ValueError(
+            f"expected a callable rule and max_pairs_per_prompt >= 1; got {rule!r}, {max_pairs_per_prompt!r}"
+        )
     rng = random.Random(seed)
     pairs = []
     for prompt, comps, txts in zip(prompt_ids, completions, texts, strict=True):
@@ -67,8 +70,16 @@ def make_pairs(prompt_ids, completions, texts, rule, max_pairs_per_prompt: int =
         bad = [i for i, t in enumerate(txts) if not rule(t)]
         combos = [(g, b) for g in good for b in bad]
         rng.shuffle(combos)
-        pairs += [{"prompt": list(prompt), "chosen": list(comps[g]), "rejected": list(comps[b]),
-                   "chosen_text": txts[g], "rejected_text": txts[b]} for g, b in combos[:max_pairs_per_prompt]]
+        pairs += [
+            {
+                "prompt": list(prompt),
+                "chosen": list(comps[g]),
+                "rejected": list(comps[b]),
+                "chosen_text": txts[g],
+                "rejected_text": txts[b],
+            }
+            for g, b in combos[:max_pairs_per_prompt]
+        ]
     return pairs
 
 
@@ -81,8 +92,9 @@ def pack(prompts, completions, pad_id: int) -> dict:
     """The shared layout (module docstring): ``input_ids``, ``attention_mask``, ``position_ids`` (batch, P + C) and
     ``completion_mask`` (batch, C) for lists of prompt and completion token ids (every completion non-empty)."""
     if len(prompts) != len(completions) or not prompts:
-        raise ValueError(f"expected as many prompts as completions, at least one; got {len(prompts)} and "
-                         f"{len(completions)}")
+        raise ValueError(
+            f"expected as many prompts as completions, at least one; got {len(prompts)} and {len(completions)}"
+        )
     if any(len(p) == 0 for p in prompts) or any(len(c) == 0 for c in completions):
         raise ValueError("expected non-empty prompts and completions (token-id lists)")
     if not isinstance(pad_id, int):
@@ -91,11 +103,15 @@ def pack(prompts, completions, pad_id: int) -> dict:
     ids = torch.full((len(prompts), width_p + width_c), pad_id, dtype=torch.long)
     mask = torch.zeros_like(ids)
     for row, (p, c) in enumerate(zip(prompts, completions, strict=True)):
-        ids[row, width_p - len(p):width_p] = torch.tensor(p)
-        ids[row, width_p:width_p + len(c)] = torch.tensor(c)
-        mask[row, width_p - len(p):width_p + len(c)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "position_ids": positions(mask),
-            "completion_mask": mask[:, width_p:].bool()}
+        ids[row, width_p - len(p) : width_p] = torch.tensor(p)
+        ids[row, width_p : width_p + len(c)] = torch.tensor(c)
+        mask[row, width_p - len(p) : width_p + len(c)] = 1
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "position_ids": positions(mask),
+        "completion_mask": mask[:, width_p:].bool(),
+    }
 
 
 def pair_loader(pairs, pad_id: int, batch_size: int = 16, shuffle: bool = False) -> DataLoader:
@@ -107,8 +123,10 @@ def pair_loader(pairs, pad_id: int, batch_size: int = 16, shuffle: bool = False)
 
     def collate(batch):
         prompts = [p["prompt"] for p in batch]
-        return {"chosen": pack(prompts, [p["chosen"] for p in batch], pad_id),
-                "rejected": pack(prompts, [p["rejected"] for p in batch], pad_id)}
+        return {
+            "chosen": pack(prompts, [p["chosen"] for p in batch], pad_id),
+            "rejected": pack(prompts, [p["rejected"] for p in batch], pad_id),
+        }
 
     return DataLoader(pairs, batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
 
@@ -119,8 +137,10 @@ def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torc
         if not isinstance(r, torch.Tensor) or not r.is_floating_point() or r.numel() == 0:
             raise ValueError(f"{name}: expected a non-empty float tensor of scores; got {r!r}")
     if r_chosen.shape != r_rejected.shape:
-        raise ValueError(f"expected one chosen and one rejected score per pair; got shapes {tuple(r_chosen.shape)} "
-                         f"and {tuple(r_rejected.shape)}")
+        raise ValueError(
+            f"expected one chosen and one rejected score per pair; got shapes {tuple(r_chosen.shape)} "
+            f"and {tuple(r_rejected.shape)}"
+        )
     return -F.logsigmoid(r_chosen - r_rejected).mean()
 
 
@@ -136,8 +156,10 @@ class RewardModel(pl.LightningModule):
         super().__init__()
         hidden = getattr(getattr(backbone, "config", None), "hidden_size", None)
         if not isinstance(hidden, int):
-            raise ValueError("expected a Hugging Face base model (with config.hidden_size) as the backbone; got "
-                             f"{type(backbone).__name__}")
+            raise ValueError(
+                "expected a Hugging Face base model (with config.hidden_size) as the backbone; got "
+                f"{type(backbone).__name__}"
+            )
         if not lr > 0:
             raise ValueError(f"lr={lr!r}; expected a learning rate > 0")
         # from_pretrained leaves models in eval mode; a module about to be trained starts in train mode
@@ -146,8 +168,9 @@ class RewardModel(pl.LightningModule):
 
     def forward(self, batch: dict) -> torch.Tensor:
         mask = batch["attention_mask"]
-        hidden = self.backbone(input_ids=batch["input_ids"], attention_mask=mask,
-                               position_ids=batch.get("position_ids", positions(mask))).last_hidden_state
+        hidden = self.backbone(
+            input_ids=batch["input_ids"], attention_mask=mask, position_ids=batch.get("position_ids", positions(mask))
+        ).last_hidden_state
         last = mask.size(1) - 1 - mask.flip(-1).argmax(-1)  # each row's last real token (right padding)
         return self.head(hidden[torch.arange(len(last), device=last.device), last]).squeeze(-1).float()
 
@@ -187,8 +210,9 @@ def sentence_starts(paragraphs, words: int = 3, min_words: int = 6, seed: int = 
     """Distinct prompts made of the first ``words`` words of every sentence with at least ``min_words`` words,
     shuffled with ``seed`` (split them into train / validation / evaluation prompts by slicing)."""
     if isinstance(paragraphs, str) or not paragraphs or not isinstance(words, int) or not 1 <= words < min_words:
-        raise ValueError(f"expected a list of paragraphs and 1 <= words < min_words; got words={words!r}, "
-                         f"min_words={min_words!r}")
+        raise ValueError(
+            f"expected a list of paragraphs and 1 <= words < min_words; got words={words!r}, min_words={min_words!r}"
+        )
     sentences = [s.split() for p in paragraphs for s in re.split(r"[.!?]", p)]
     starts = sorted({" ".join(s[:words]) for s in sentences if len(s) >= min_words})
     random.Random(seed).shuffle(starts)

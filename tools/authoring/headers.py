@@ -21,7 +21,7 @@ from tools.authoring import solutions
 ROOT = Path(__file__).resolve().parents[2]
 HEADER_IDS = ("header", "setup")
 
-SETUP = '''\
+SETUP = """\
 # Setup. On Colab: install the course package and keep Colab's own torch. Locally, `make lab` did this.
 import sys
 
@@ -36,10 +36,12 @@ if "google.colab" in sys.modules:
 
 from shared.course import start
 
-run = start(models={models}, data={data})'''
+run = start(models={models}, data={data})"""
 
-KERNEL = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-          "language_info": {"name": "python"}}
+KERNEL = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
 
 
 def load_course(root: Path = ROOT) -> dict:
@@ -83,18 +85,24 @@ def header_cells(course: dict, step: dict) -> list[dict]:
     ]
     if nav:
         lines += ["", "*" + " · ".join(nav) + "*"]
-    setup = SETUP.format(package=meta["package"], repo=meta["repo"], branch=meta["branch"],
-                         models=json.dumps(step.get("models", [])), data=json.dumps(step.get("data", [])))
+    setup = SETUP.format(
+        package=meta["package"],
+        repo=meta["repo"],
+        branch=meta["branch"],
+        models=json.dumps(step.get("models", [])),
+        data=json.dumps(step.get("data", [])),
+    )
     return [
         {"cell_type": "markdown", "id": "header", "metadata": {}, "source": "\n".join(lines)},
-        {"cell_type": "code", "id": "setup", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": setup},
+        {"cell_type": "code", "id": "setup", "metadata": {}, "execution_count": None, "outputs": [], "source": setup},
     ]
 
 
 def skeleton(course: dict, step: dict) -> dict:
-    tail = [{"cell_type": "markdown", "id": "recap", "metadata": {}, "source": "## Recap\n\n- TODO"},
-            {"cell_type": "markdown", "id": "exercises", "metadata": {}, "source": "## Exercises\n\n1. TODO"}]
+    tail = [
+        {"cell_type": "markdown", "id": "recap", "metadata": {}, "source": "## Recap\n\n- TODO"},
+        {"cell_type": "markdown", "id": "exercises", "metadata": {}, "source": "## Exercises\n\n1. TODO"},
+    ]
     return {"cells": header_cells(course, step) + tail, "metadata": KERNEL, "nbformat": 4, "nbformat_minor": 5}
 
 

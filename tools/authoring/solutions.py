@@ -34,8 +34,7 @@ def _source(cell: dict) -> str:
 
 def exercises(cells: list[dict]) -> list[str]:
     """The numbered items under the notebook's `## Exercises` heading, each as one text (continuation lines kept)."""
-    text = next((_source(c) for c in reversed(cells) if c["cell_type"] == "markdown" and EXERCISES in _source(c)),
-                None)
+    text = next((_source(c) for c in reversed(cells) if c["cell_type"] == "markdown" and EXERCISES in _source(c)), None)
     if text is None:
         return []
     items: list[list[str]] = []
@@ -59,31 +58,48 @@ def header_cells(course: dict, step: dict, setup_source: str) -> list[dict]:
     path = solution_path(step)
     colab = f"https://colab.research.google.com/github/{meta['repo']}/blob/{meta['branch']}/{path}"
     lesson = f"{step['number']:02d} · {step['title']}"
-    text = "\n".join([
-        f"# Solutions · {lesson}",
-        "",
-        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})",
-        "",
-        f"*Worked solutions to the exercises of [{lesson}](../../{step['path']}). Try each exercise yourself first. "
-        "Every solution runs on its own (it repeats what it needs from the lesson) and asserts its answer where "
-        "the answer is a number or a property.*",
-    ])
-    return [{"cell_type": "markdown", "id": "header", "metadata": {}, "source": text},
-            {"cell_type": "code", "id": "setup", "metadata": {}, "execution_count": None, "outputs": [],
-             "source": setup_source}]
+    text = "\n".join(
+        [
+            f"# Solutions · {lesson}",
+            "",
+            f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})",
+            "",
+            f"*Worked solutions to the exercises of [{lesson}](../../{step['path']}). "
+            "Try each exercise yourself first. Every solution runs on its own (it repeats what it needs "
+            "from the lesson) and asserts its answer where the answer is a number or a property.*",
+        ]
+    )
+    return [
+        {"cell_type": "markdown", "id": "header", "metadata": {}, "source": text},
+        {
+            "cell_type": "code",
+            "id": "setup",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": setup_source,
+        },
+    ]
 
 
 def exercise_cell(k: int, text: str) -> dict:
-    return {"cell_type": "markdown", "id": f"ex{k}", "metadata": {},
-            "source": f"## Exercise {k}\n\n> {text}"}
+    return {"cell_type": "markdown", "id": f"ex{k}", "metadata": {}, "source": f"## Exercise {k}\n\n> {text}"}
 
 
 def skeleton(course: dict, step: dict, setup_source: str, items: list[str], metadata: dict) -> dict:
     cells = header_cells(course, step, setup_source)
     for k, text in enumerate(items, start=1):
         cells.append(exercise_cell(k, text))
-        cells.append({"cell_type": "code", "id": f"ex{k}-todo", "metadata": {}, "execution_count": None,
-                      "outputs": [], "source": "# TODO: solve and assert"})
+        cells.append(
+            {
+                "cell_type": "code",
+                "id": f"ex{k}-todo",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": "# TODO: solve and assert",
+            }
+        )
     return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
 
 
@@ -98,8 +114,17 @@ def _synced(course: dict, step: dict, setup_source: str, items: list[str], nb: d
         if f"ex{k}" in by_id:
             by_id[f"ex{k}"]["source"] = wanted["source"]
         else:
-            body += [wanted, {"cell_type": "code", "id": f"ex{k}-todo", "metadata": {}, "execution_count": None,
-                              "outputs": [], "source": "# TODO: solve and assert"}]
+            body += [
+                wanted,
+                {
+                    "cell_type": "code",
+                    "id": f"ex{k}-todo",
+                    "metadata": {},
+                    "execution_count": None,
+                    "outputs": [],
+                    "source": "# TODO: solve and assert",
+                },
+            ]
     return {**nb, "cells": header_cells(course, step, setup_source) + body, "metadata": {**nb.get("metadata", {})}}
 
 

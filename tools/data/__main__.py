@@ -32,8 +32,9 @@ def generate(out: Path) -> list[Path]:
     written += [out / "corpus.txt", out / "corpus_categories.json"]
     for name, rows in splits.items():
         path = out / "sentiment" / f"{name}.jsonl"
-        write_text(path, "".join(json.dumps({"text": r["text"], "label": r["label"]}, ensure_ascii=False) + "\n"
-                                   for r in rows))
+        write_text(
+            path, "".join(json.dumps({"text": r["text"], "label": r["label"]}, ensure_ascii=False) + "\n" for r in rows)
+        )
         written.append(path)
     write_text(out / "sentiment" / "README.md", sentiment_card(splits))
     written.append(out / "sentiment" / "README.md")

@@ -213,9 +213,7 @@ def counting(world: World) -> str:
     noun = w.decks[kind + "_pl"].draw()
     colour = w.c
     listed = ", ".join(numbers[: k + 1])
-    return (
-        f"the {w.p} counted the {plural(noun)}: {listed}. {count_phrase(numbers[k], [colour, noun])} in all."
-    )
+    return f"the {w.p} counted the {plural(noun)}: {listed}. {count_phrase(numbers[k], [colour, noun])} in all."
 
 
 def make_corpus(rng: random.Random) -> tuple[str, dict[str, list[str]]]:

@@ -215,6 +215,8 @@ def sentiment_card(splits: dict[str, list[dict]]) -> str:
     for name, split in splits.items():
         labels = Counter(r["label"] for r in split)
         pats = Counter(pattern_of(r["text"]) for r in split)
-        rows.append(f"| {name} | {len(split)} | {labels[0]} | {labels[1]} | {pats['simple']} "
-                    f"| {pats['negation']} | {pats['contrast']} |")
+        rows.append(
+            f"| {name} | {len(split)} | {labels[0]} | {labels[1]} | {pats['simple']} "
+            f"| {pats['negation']} | {pats['contrast']} |"
+        )
     return Template(CARD.read_text()).substitute(table="\n".join(rows))

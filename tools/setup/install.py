@@ -27,8 +27,14 @@ ROOT = Path(__file__).resolve().parents[2]
 UV_VERSION = "0.13.9"
 MIN_PYTHON = (3, 11)
 # pip settings that change where packages come from, and uv's equivalent flag (None: handled separately)
-PIP_KEYS = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links",
-            "trusted-host": "--allow-insecure-host", "no-index": None, "cert": None}
+PIP_KEYS = {
+    "index-url": "--index-url",
+    "extra-index-url": "--extra-index-url",
+    "find-links": "--find-links",
+    "trusted-host": "--allow-insecure-host",
+    "no-index": None,
+    "cert": None,
+}
 
 
 def pip_settings(config_list: str) -> dict[str, list[str]]:
@@ -91,8 +97,16 @@ def uv_home(version: str = UV_VERSION) -> Path:
     return ROOT / ".course_cache" / f"uv-{version}"
 
 
-def plan(installer: str, python: str, venv: str, uv: str | None, settings: dict[str, list[str]],
-         torch_args: list[str], venv_exists: bool = False, bootstrap: str = "target") -> tuple[str, list, dict]:
+def plan(
+    installer: str,
+    python: str,
+    venv: str,
+    uv: str | None,
+    settings: dict[str, list[str]],
+    torch_args: list[str],
+    venv_exists: bool = False,
+    bootstrap: str = "target",
+) -> tuple[str, list, dict]:
     """The commands that set up ``venv``: ``(route, commands, extra environment)``.
 
     ``installer``: ``uv`` or ``pip`` (already resolved from ``auto``). ``uv``: the uv executable, or None to
@@ -125,8 +139,11 @@ def plan(installer: str, python: str, venv: str, uv: str | None, settings: dict[
     torch_sources = _without_index_url(sources) if "--index-url" in torch_args else sources
     uvpip = [uv, "pip", "install", "-q", "--python", vpy]
     # torch alone (--no-deps: its dependencies are in the lock), so the lock step resolves and downloads nothing twice
-    cmds += [uvpip + torch_sources + ["--no-deps", torch, *torch_args], uvpip + sources + install_lock,
-             uvpip + ["--no-deps", "-e", "."]]
+    cmds += [
+        uvpip + torch_sources + ["--no-deps", torch, *torch_args],
+        uvpip + sources + install_lock,
+        uvpip + ["--no-deps", "-e", "."],
+    ]
     return "uv", cmds, env
 
 
@@ -159,31 +176,49 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--venv", default=".venv")
     parser.add_argument("--installer", default=os.environ.get("INSTALLER", "auto"))
-    parser.add_argument("--torch-args", default="", help='extra pip/uv arguments for torch, e.g. '
-                        '"--index-url https://download.pytorch.org/whl/cpu"')
+    parser.add_argument(
+        "--torch-args",
+        default="",
+        help='extra pip/uv arguments for torch, e.g. "--index-url https://download.pytorch.org/whl/cpu"',
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     args = parser.parse_args(argv)
     if sys.version_info < MIN_PYTHON:
-        raise SystemExit(f"error: the locked versions need Python >= {'.'.join(map(str, MIN_PYTHON))}; this is "
-                         f"{sys.version.split()[0]}. Run: make PYTHON=python3.11 ...")
+        raise SystemExit(
+            f"error: the locked versions need Python >= {'.'.join(map(str, MIN_PYTHON))}; this is "
+            f"{sys.version.split()[0]}. Run: make PYTHON=python3.11 ..."
+        )
     python, venv = sys.executable, args.venv
     torch_args = shlex.split(args.torch_args)
     installer, uv, bootstrap = choose(args.installer, venv, python)
     config = subprocess.run([python, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
-    route, cmds, env = plan(installer, python, venv, uv, pip_settings(config), torch_args,
-                            venv_exists=Path(venv, "bin", "python").exists(), bootstrap=bootstrap)
+    route, cmds, env = plan(
+        installer,
+        python,
+        venv,
+        uv,
+        pip_settings(config),
+        torch_args,
+        venv_exists=Path(venv, "bin", "python").exists(),
+        bootstrap=bootstrap,
+    )
     if args.dry_run:
         print(f"route: {route}" + (" (bootstrap uv with pip)" if route == "uv" and uv is None else ""))
         for cmd in cmds:
             print(shlex.join(cmd))
         return 0
-    print(f"setting up {venv} with {route}" + (" (bootstrapping uv with pip)" if route == "uv" and uv is None
-                                                else ""), flush=True)
+    print(
+        f"setting up {venv} with {route}" + (" (bootstrapping uv with pip)" if route == "uv" and uv is None else ""),
+        flush=True,
+    )
     if run_all(cmds, env):
         return 0
     if route == "uv" and args.installer == "auto":
-        print("uv could not finish the install; falling back to pip (or run: make setup INSTALLER=pip)",
-              file=sys.stderr, flush=True)
+        print(
+            "uv could not finish the install; falling back to pip (or run: make setup INSTALLER=pip)",
+            file=sys.stderr,
+            flush=True,
+        )
         _, cmds, _ = plan("pip", python, venv, None, {}, torch_args, venv_exists=Path(venv, "bin", "python").exists())
         if run_all(cmds, {}):
             return 0

@@ -15,8 +15,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST = "week1/01_environment_check.ipynb"
-KERNEL = ["-m", "ipykernel", "install", "--user", "--name", "transformers-course",
-          "--display-name", "Python (transformers course)"]
+KERNEL = [
+    "-m",
+    "ipykernel",
+    "install",
+    "--user",
+    "--name",
+    "transformers-course",
+    "--display-name",
+    "Python (transformers course)",
+]
 
 
 def command(uid: int, extra: list[str], python: str = sys.executable) -> list[str]:
@@ -28,8 +36,7 @@ def command(uid: int, extra: list[str], python: str = sys.executable) -> list[st
 def main(argv: list[str]) -> int:
     subprocess.run([sys.executable, *KERNEL], check=True, stdout=subprocess.DEVNULL)
     cmd = command(os.geteuid(), argv)
-    print("Starting JupyterLab; open the http://127.0.0.1:... URL it prints below (Ctrl+C twice stops it).",
-          flush=True)
+    print("Starting JupyterLab; open the http://127.0.0.1:... URL it prints below (Ctrl+C twice stops it).", flush=True)
     os.execv(cmd[0], cmd)
 
 

@@ -13,11 +13,14 @@ Returns: bleu (0-100), precisions (1- to 4-gram, in %), brevity_penalty, sys_len
 
 class Bleu(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(description="Corpus BLEU with 13a tokenisation and exp smoothing.",
-                                   citation=_CITATION, inputs_description=_DOC,
-                                   features=datasets.Features({"predictions": datasets.Value("string"),
-                                                               "references": datasets.Sequence(
-                                                                   datasets.Value("string"))}))
+        return evaluate.MetricInfo(
+            description="Corpus BLEU with 13a tokenisation and exp smoothing.",
+            citation=_CITATION,
+            inputs_description=_DOC,
+            features=datasets.Features(
+                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
+            ),
+        )
 
     def _compute(self, predictions, references, max_order=4):
         return bleu(predictions, references, max_order=max_order)

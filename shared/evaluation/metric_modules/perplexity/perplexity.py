@@ -17,10 +17,12 @@ Returns: perplexity (over all texts), mean_perplexity, perplexities (one per tex
 
 class Perplexity(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(description="Perplexity from token log-probabilities.", citation="",
-                                   inputs_description=_DOC,
-                                   features=datasets.Features({"predictions": datasets.Sequence(
-                                       datasets.Value("float64"))}))
+        return evaluate.MetricInfo(
+            description="Perplexity from token log-probabilities.",
+            citation="",
+            inputs_description=_DOC,
+            features=datasets.Features({"predictions": datasets.Sequence(datasets.Value("float64"))}),
+        )
 
     def _compute(self, predictions, units=None):
         return perplexity(predictions, units=units)

@@ -12,10 +12,14 @@ Returns: rouge1, rouge2, rougeL: F-measures averaged over the pairs, in [0, 1]."
 
 class Rouge(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(description="ROUGE-1, ROUGE-2 and ROUGE-L F-measures.", citation=_CITATION,
-                                   inputs_description=_DOC,
-                                   features=datasets.Features({"predictions": datasets.Value("string"),
-                                                               "references": datasets.Value("string")}))
+        return evaluate.MetricInfo(
+            description="ROUGE-1, ROUGE-2 and ROUGE-L F-measures.",
+            citation=_CITATION,
+            inputs_description=_DOC,
+            features=datasets.Features(
+                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
+            ),
+        )
 
     def _compute(self, predictions, references):
         return rouge(predictions, references)
