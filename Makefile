@@ -110,8 +110,13 @@ site: setup
 headers: setup
 	$(BIN)/python -m tools.authoring.headers
 
+# What pre-commit and tests/test_lint.py check (STYLE.md), with the fixes applied: ruff's fixes, its formatter,
+# then the spelling check (which only reports).
+LINTED := shared tools tests bench scripts solutions $(NOTEBOOKS)
 lint: setup
-	$(BIN)/ruff check shared tools tests bench $(NOTEBOOKS) solutions $(wildcard scripts)
+	$(BIN)/ruff check --fix $(LINTED)
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/python -m pytest -q tests/test_lint.py
 
 # Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose). The CUDA
 # runtime wheels a GPU build of torch pulls in (nvidia-*, triton) are left out: the lock is for CPU CI; so is

@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: argument checking, device synchronisation, interleaved timing and a sampler
+"""What the benchmark scripts share: argument checking, device synchronization, interleaved timing and a sampler
 whose order is the same whichever framework iterates it."""
 
 from __future__ import annotations

@@ -7,21 +7,21 @@ HF side: the same ``AutoModelForSequenceClassification`` (``classifier_from(sour
 ``transformers.Trainer``. Both get, by construction and checked at run time:
 
 * the same weights at the start (model built after the same seed; the new head's init is compared),
-* the same tokenised data and the same ``DataCollatorWithPadding`` objects (tokenised once, up front),
+* the same tokenized data and the same ``DataCollatorWithPadding`` objects (tokenized once, up front),
 * the same batches in the same order: HF (through accelerate) shuffles with a ``SeedableRandomSampler`` that
   re-seeds ``seed + epoch`` every epoch; the Lightning data module here uses a sampler doing exactly that
   (the first batch of each run is hashed and compared),
-* the same optimiser: ``torch.optim.AdamW``, fused (HF ``optim="adamw_torch_fused"``, its default on torch >= 2.8;
+* the same optimizer: ``torch.optim.AdamW``, fused (HF ``optim="adamw_torch_fused"``, its default on torch >= 2.8;
   the course module fuses on CPU and CUDA; checked), the same lr, betas, eps and weight decay on the same
-  parameters (no decay on biases and LayerNorm weights; the HF optimiser's groups are checked), the same linear
-  warmup/decay stepped every optimiser step, no gradient accumulation,
+  parameters (no decay on biases and LayerNorm weights; the HF optimizer's groups are checked), the same linear
+  warmup/decay stepped every optimizer step, no gradient accumulation,
 * the same per-step extras: both clip the gradient norm to ``--clip`` (default 1.0, HF's own default; HF computes
   the global gradient norm every step whether it clips or not, so with ``--clip 0`` the Lightning side computes it
   too, unclipped), HF's per-step FLOP estimate is switched off through ``Trainer.floating_point_ops`` (the hook HF
   documents for overriding it), and both sides pay one full garbage collection inside the clock: HF's ``train()``
   starts with ``accelerator.free_memory()`` (a ``gc.collect()``, 0.2-0.5 s here), so the Lightning side calls the
   same ``accelerate.utils.release_memory()`` right after its clock starts,
-* the same number of optimiser steps (checked), seed and precision (fp32 on CPU; on CUDA what ``trainer_kwargs``
+* the same number of optimizer steps (checked), seed and precision (fp32 on CPU; on CUDA what ``trainer_kwargs``
   picks, ``bf16-mixed`` or ``16-mixed``, mapped to HF's ``bf16=True`` / ``fp16=True``), one device each,
 * equally quiet: no progress bars, no checkpoints, no loggers/integrations (Lightning ``logger=False``, HF
   ``report_to=[]`` and ``logging_strategy="no"``), no evaluation during training, no pinned memory,
@@ -29,13 +29,13 @@ HF side: the same ``AutoModelForSequenceClassification`` (``classifier_from(sour
   ``training_step``, HF's running ``tr_loss`` with its NaN/inf filter).
 
 Fairness checks (the run fails, exit status 1 and no ratio line, if any of them fails): the same initial head and
-the same first batch in every run, the same number of steps, the HF optimiser's decay groups, trained heads that
+the same first batch in every run, the same number of steps, the HF optimizer's decay groups, trained heads that
 agree (largest difference at most ``--max-head-drift`` times how far training moved the head; on CPU it is 0 or
 rounding, ~1e-9, because the two sides add up the gradient norm over the parameters in a different order), and
 validation accuracies within 2 points.
 
 What is timed: constructing the trainer plus ``fit``/``train`` (wall clock), i.e. everything a user waits for
-after the model is loaded. Model loading, tokenisation and the evaluation are outside the timed part. Before the
+after the model is loaded. Model loading, tokenization and the evaluation are outside the timed part. Before the
 timed repeats each side runs once, untimed, for a few steps (lazy imports, allocator and kernel warm-up). Repeats
 are interleaved (L, H, L, H, ...) and we report medians, so drift of this shared machine hits both sides alike.
 We also report a steady-state throughput (from the end of step 2 to the end of the last step) that excludes the
@@ -95,7 +95,7 @@ def parse_args(argv=None):
         "batch 8, max_length 32, 64 validation examples (the tests use it; no timing value)",
     )
     parser.add_argument(
-        "--steps", type=positive(SKIP + 1), help="optimiser steps per run (default 40, quick 16, smoke 3)"
+        "--steps", type=positive(SKIP + 1), help="optimizer steps per run (default 40, quick 16, smoke 3)"
     )
     parser.add_argument("--repeats", type=positive(1), help="timed runs per side, interleaved (default 3, quick 1)")
     parser.add_argument(
@@ -187,7 +187,7 @@ class FirstBatchProbe:
 
 
 class PreparedSentiment(SentimentDataModule):
-    """The course's data module, tokenised once before anything is timed (``fit`` would otherwise reload and
+    """The course's data module, tokenized once before anything is timed (``fit`` would otherwise reload and
     re-map the dataset inside the timed part, work the HF side never does); training order from
     ``EpochSeededSampler``. Same DataLoader settings otherwise (batch size, collator, no workers, no pinning)."""
 
@@ -214,7 +214,7 @@ class PreparedSentiment(SentimentDataModule):
 
 @dataclass
 class Clock:
-    """Wall-clock marks at the end of step ``SKIP`` and of the last step (synchronised on CUDA only there)."""
+    """Wall-clock marks at the end of step ``SKIP`` and of the last step (synchronized on CUDA only there)."""
 
     steps: int
     device: torch.device
@@ -397,7 +397,7 @@ class Bench:
         inner = optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer
         if hf_decay != ours or not isinstance(inner, torch.optim.AdamW) or bool(inner.defaults.get("fused")) != fused:
             sys.exit(
-                "FAILED: the HF Trainer's optimiser differs from SentimentClassifier's (decay groups, class or "
+                "FAILED: the HF Trainer's optimizer differs from SentimentClassifier's (decay groups, class or "
                 "fused kernel); the comparison would not be like for like, so no ratio is reported"
             )
 
@@ -419,7 +419,7 @@ def fairness(results: dict[str, list[Result]], steps: int, max_head_drift: float
         problems.append(f"the runs did not see the same first batch (hashes {batches})")
     done = {name: [r.steps_done for r in rs] for name, rs in results.items()}
     if any(n != steps for ns in done.values() for n in ns):
-        problems.append(f"optimiser steps differ from {steps}: {done}")
+        problems.append(f"optimizer steps differ from {steps}: {done}")
     drift, moved = 0.0, 0.0
     for lt, h in zip(lightning, hf, strict=True):
         drift = max(drift, float((lt.head_after - h.head_after).abs().max()))

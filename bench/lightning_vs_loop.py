@@ -13,11 +13,11 @@ overhead per step and per ``fit``, not about timer resolution, yet short enough 
 (on a 1 ms step, the ~0.2 ms Lightning spends per step would read as 20%; a realistic step hides it completely).
 
 What is timed, per side, wall clock:
-* loop: creating the AdamW optimiser, moving the model to the device and running ``--steps`` steps;
+* loop: creating the AdamW optimizer, moving the model to the device and running ``--steps`` steps;
 * Lightning: constructing the ``Trainer`` and ``trainer.fit`` for ``max_steps=--steps`` (its set-up and tear-down
   included: that is what a user pays).
 Both get the same freshly built model (same seed), the same DataLoader (same batches in the same order), the same
-optimiser settings and device, fp32. Lightning is made lean the way a careful user would: ``logger=False``,
+optimizer settings and device, fp32. Lightning is made lean the way a careful user would: ``logger=False``,
 ``enable_checkpointing=False``, ``enable_progress_bar=False``, ``enable_model_summary=False``,
 ``num_sanity_val_steps=0``, no validation (``limit_val_batches=0``), and ``training_step`` returns the loss without
 ``self.log`` (the loop does not log either). Before timing, each side runs once untimed (warm-up); then the repeats
@@ -73,7 +73,7 @@ def parse_args(argv=None):
         "of 6 and 12 steps (the tests use it; no timing value)",
     )
     parser.add_argument(
-        "--steps", type=positive(SKIP + 1), help="optimiser steps per run (default 200, quick 60, smoke 6)"
+        "--steps", type=positive(SKIP + 1), help="optimizer steps per run (default 200, quick 60, smoke 6)"
     )
     parser.add_argument(
         "--repeats", type=positive(1), help="timed runs per side, interleaved (default 5, quick 3, smoke 1)"
@@ -201,7 +201,7 @@ def run_lightning(data, args, device, steps: int, root: str, model_fn=fresh_mode
     sync(device)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if trainer.global_step != steps:
-        sys.exit(f"FAILED: Lightning ran {trainer.global_step} optimiser steps instead of {steps}; no ratio reported")
+        sys.exit(f"FAILED: Lightning ran {trainer.global_step} optimizer steps instead of {steps}; no ratio reported")
     return wall, cpu, (marks[1] - marks[0]) / (steps - SKIP), float(module.last_loss)
 
 

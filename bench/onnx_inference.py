@@ -4,10 +4,10 @@ dynamic int8), at batch 1 and batch 32.
     COURSE_PROFILE=tiny python -m bench.onnx_inference [--quick | --smoke] [--repeats N] [--threads N]
 
 Model: the week-3 classifier (``shared.finetuned``; tiny profile: fine-tuned all-MiniLM-L6-v2), exported once with
-``shared.deploy.exported_classifier`` and quantised here with ``shared.deploy.quantize_int8``. ``--smoke`` uses a
+``shared.deploy.exported_classifier`` and quantized here with ``shared.deploy.quantize_int8``. ``--smoke`` uses a
 small random BERT instead (seconds, no fine-tuned checkpoint needed; its timings mean nothing).
 
-Inputs: reviews from the course's test split, tokenised once with padding (batch 1: one review; batch 32: 32 reviews
+Inputs: reviews from the course's test split, tokenized once with padding (batch 1: one review; batch 32: 32 reviews
 padded to the longest). All three sides get the same arrays and return class probabilities (softmax included).
 Before timing, the checks: onnxruntime fp32 must match PyTorch within 1e-4 and int8 must give the same label as
 PyTorch on at least 90% of the batch of 32; otherwise the run fails (exit status 1) and prints no ratio.

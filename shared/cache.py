@@ -19,14 +19,14 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """Where built artefacts live: ``COURSE_CACHE`` or ``~/.cache/transformers-lightning-course``."""
+    """Where built artifacts live: ``COURSE_CACHE`` or ``~/.cache/transformers-lightning-course``."""
     path = Path(os.environ.get("COURSE_CACHE", Path.home() / ".cache" / "transformers-lightning-course"))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def recipe_key(*parts) -> str:
-    """A short, stable hash of what an artefact is made from (JSON-able values, or bytes such as file contents)."""
+    """A short, stable hash of what an artifact is made from (JSON-able values, or bytes such as file contents)."""
     digest = hashlib.sha256()
     for part in parts:
         digest.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode())

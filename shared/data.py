@@ -105,7 +105,7 @@ def load_sentiment(course: bool = False):
 
 
 class CorpusDataModule(pl.LightningDataModule):
-    """Causal-LM blocks: tokenise each paragraph, join with end-of-text, cut into ``block_size`` token blocks."""
+    """Causal-LM blocks: tokenize each paragraph, join with end-of-text, cut into ``block_size`` token blocks."""
 
     def __init__(self, tokenizer, block_size: int = 64, batch_size: int = 16, val_fraction: float = 0.1):
         super().__init__()
@@ -138,7 +138,7 @@ class CorpusDataModule(pl.LightningDataModule):
 
 
 class SentimentDataModule(pl.LightningDataModule):
-    """Sentiment classification: tokenise once with ``.map(batched=True)``, pad each batch dynamically.
+    """Sentiment classification: tokenize once with ``.map(batched=True)``, pad each batch dynamically.
 
     ``tokenizer``: a tokenizer, or where to load one from (a Hub id or a folder, as for ``from_pretrained``): the
     command line (``scripts/train_classifier.py``) passes the model's source here.
@@ -212,7 +212,7 @@ def check_texts(texts) -> tuple[list[str], bool]:
 
 
 def text_loader(tokenizer, texts, batch_size: int = 8, padding_side: str = "right") -> DataLoader:
-    """A DataLoader of tokenised texts for ``trainer.predict``; use ``padding_side="left"`` for generation.
+    """A DataLoader of tokenized texts for ``trainer.predict``; use ``padding_side="left"`` for generation.
 
     Texts longer than the tokenizer's ``model_max_length`` are truncated to it.
     """

@@ -1,4 +1,4 @@
-"""Deployment without PyTorch: export a sequence classifier to ONNX, run it with onnxruntime, quantise it to int8,
+"""Deployment without PyTorch: export a sequence classifier to ONNX, run it with onnxruntime, quantize it to int8,
 and serve it behind a function that checks its input.
 
 * ``ProbabilityModel``: a Hugging Face sequence classifier as ``(input_ids, attention_mask) -> class probabilities``,
@@ -6,8 +6,8 @@ and serve it behind a function that checks its input.
 * ``export_onnx``: ``torch.onnx.export(..., dynamo=True)`` with dynamic batch and sequence axes, then
   ``onnx.checker``.
 * ``onnx_size``: bytes on disk, the graph plus its external weight file if any.
-* ``session`` / ``run_session``: an onnxruntime CPU session and one call of it on tokenised numpy inputs.
-* ``quantize_int8``: dynamic int8 quantisation (weights stored as int8, activations quantised on the fly).
+* ``session`` / ``run_session``: an onnxruntime CPU session and one call of it on tokenized numpy inputs.
+* ``quantize_int8``: dynamic int8 quantization (weights stored as int8, activations quantized on the fly).
 * ``Server``: texts in, labels and probabilities out; rejects what it cannot answer with a ``ValueError``.
 * ``exported_classifier``: the week-3 fine-tuned classifier exported once and cached (notebook 19, the benchmark).
 """
@@ -43,7 +43,7 @@ class ProbabilityModel(nn.Module):
 def export_onnx(model: nn.Module, example: dict, path) -> Path:
     """Export ``ProbabilityModel(model)`` to ``path`` with the batch and sequence axes dynamic, and check the file.
 
-    ``example``: tokenised inputs (``input_ids``, ``attention_mask``, (batch, length) tensors) that the exporter
+    ``example``: tokenized inputs (``input_ids``, ``attention_mask``, (batch, length) tensors) that the exporter
     traces with; use at least 2 examples of at least 2 tokens, or the exporter may fix a size of 1 as a constant.
     """
     if not all(k in example and torch.is_tensor(example[k]) and example[k].dim() == 2 for k in INPUTS):
@@ -115,8 +115,8 @@ def run_session(sess, input_ids, attention_mask) -> np.ndarray:
 
 
 def quantize_int8(source, target) -> Path:
-    """Dynamic int8 quantisation of an ONNX model: MatMul/Gemm weights stored as int8 (per tensor), activations
-    quantised at run time, so no calibration data is needed. Returns ``target``."""
+    """Dynamic int8 quantization of an ONNX model: MatMul/Gemm weights stored as int8 (per tensor), activations
+    quantized at run time, so no calibration data is needed. Returns ``target``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     source, target = Path(source), Path(target)
@@ -125,12 +125,12 @@ def quantize_int8(source, target) -> Path:
     import onnx
 
     # The exporter records intermediate shapes (value_info) that onnxruntime < 1.32's shape inference, run by the
-    # quantiser, rejects ("Inferred shape and existing shape differ"): leave them out, it infers them again.
+    # quantizer, rejects ("Inferred shape and existing shape differ"): leave them out, it infers them again.
     model = onnx.load(str(source))
     del model.graph.value_info[:]
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.ERROR)  # quantize_dynamic's advice to pre-process first is for static quantisation
+    root.setLevel(logging.ERROR)  # quantize_dynamic's advice to pre-process first is for static quantization
     try:
         with tempfile.TemporaryDirectory() as folder:
             plain = Path(folder) / "model.onnx"

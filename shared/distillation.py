@@ -7,7 +7,7 @@ from a large teacher's softened predictions as well as from the labels.
 * ``shrink``: a student with a subset of the teacher's layers, copied from it (DistilBERT took one layer in two).
 * ``parameter_counts``: total, embedding and non-embedding parameters.
 * ``DistillationModule``: trains a student with ``hinton_loss`` (or with labels only, ``teacher=None``), with the
-  same optimiser recipe as ``shared.lightning_modules.SentimentClassifier``.
+  same optimizer recipe as ``shared.lightning_modules.SentimentClassifier``.
 """
 
 from __future__ import annotations
@@ -112,10 +112,10 @@ def parameter_counts(model) -> dict[str, int]:
 class DistillationModule(pl.LightningModule):
     """Train ``student`` (an ``AutoModelForSequenceClassification``) with labels and, when a ``teacher`` is given,
     with ``hinton_loss`` against the teacher's logits. The teacher is frozen and stays in evaluation mode.
-    With a teacher, training batches may come without ``labels`` (unlabelled text, Hinton's "transfer set"): the
+    With a teacher, training batches may come without ``labels`` (unlabeled text, Hinton's "transfer set"): the
     student then learns from the soft term alone.
 
-    Logs ``train_loss`` and ``val_acc``/``test_acc``; ``predict_step`` returns class probabilities. The optimiser
+    Logs ``train_loss`` and ``val_acc``/``test_acc``; ``predict_step`` returns class probabilities. The optimizer
     (AdamW, no decay on biases and norms, linear warmup and decay) is ``SentimentClassifier``'s.
     """
 
@@ -171,7 +171,7 @@ class DistillationModule(pl.LightningModule):
         else:
             with torch.no_grad():
                 target = self.teacher(**self._inputs(batch), output_hidden_states=hidden)
-            alpha = self.hparams.alpha if labels is not None else None  # unlabelled text: the soft term alone
+            alpha = self.hparams.alpha if labels is not None else None  # unlabeled text: the soft term alone
             loss = hinton_loss(out.logits, target.logits, labels, self.hparams.temperature, alpha)
             if hidden:  # DistilBERT's cosine loss: align the last hidden states, token by token
                 mask = batch["attention_mask"].bool()

@@ -140,7 +140,7 @@ class SentimentClassifier(pl.LightningModule):
     def configure_optimizers(self):
         from transformers import get_linear_schedule_with_warmup
 
-        # Biases and normalisation weights (1-D tensors) get no weight decay, as in BERT's recipe.
+        # Biases and normalization weights (1-D tensors) get no weight decay, as in BERT's recipe.
         params = [p for p in self.parameters() if p.requires_grad]
         groups = [
             {"params": [p for p in params if p.ndim >= 2], "weight_decay": self.hparams.weight_decay},

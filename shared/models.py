@@ -12,7 +12,7 @@
 
 The wheels' weight files are checked against a sha256 pinned here before anything reads them, and every load
 uses ``use_safetensors=True`` (GGUF is read by the ``gguf`` package): no pickle is ever unpickled. Built
-artefacts are cached (``shared.cache``).
+artifacts are cached (``shared.cache``).
 """
 
 from __future__ import annotations
@@ -102,9 +102,9 @@ def smollm_gguf() -> Path:
 
 
 def _convert_smollm(target: Path) -> None:
-    """Read the GGUF (4-bit weights, de-quantised to float32 by transformers + gguf) and save a plain safetensors
+    """Read the GGUF (4-bit weights, de-quantized to float32 by transformers + gguf) and save a plain safetensors
     copy: 17 s once, then 0.2 s per load. transformers refuses to save a GGUF-loaded model as it is, so the
-    weights go into a fresh model built from the same config (without the quantisation note)."""
+    weights go into a fresh model built from the same config (without the quantization note)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -128,7 +128,7 @@ def smollm_path() -> Path:
 
 
 def _build_tiny_gpt2(target: Path) -> None:
-    """Train a byte-level BPE tokenizer on the course corpus and save a randomly initialised GPT-2 beside it."""
+    """Train a byte-level BPE tokenizer on the course corpus and save a randomly initialized GPT-2 beside it."""
     import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
@@ -177,7 +177,7 @@ def caption_tokenizer(texts):
     from tokenizers.models import BPE
     from transformers import CLIPTokenizer
 
-    reference = CLIPTokenizer()  # an empty CLIP tokenizer: borrow its normaliser and pre-tokeniser
+    reference = CLIPTokenizer()  # an empty CLIP tokenizer: borrow its normalizer and pre-tokenizer
     bpe = Tokenizer(BPE(unk_token=CLIP_EOS, continuing_subword_prefix="", end_of_word_suffix="</w>"))
     bpe.normalizer = normalizers.Sequence(
         [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
@@ -214,7 +214,7 @@ def clip_config(tokenizer, image_size, patch_size, hidden, layers, heads, ffn, p
 
 
 def _build_tiny_clip(target: Path, **sizes) -> None:
-    """A caption tokenizer and a randomly initialised small ``CLIPModel``, saved together with CLIP's image
+    """A caption tokenizer and a randomly initialized small ``CLIPModel``, saved together with CLIP's image
     processor settings."""
     import torch
     from transformers import CLIPImageProcessor, CLIPModel
@@ -332,7 +332,7 @@ def load_chat_lm():
 
 def load_clip():
     """``(model, tokenizer)``: a ``CLIPModel`` (image and text towers) and its ``CLIPTokenizer``. Images go in as
-    pixel tensors normalised with CLIP's mean and std (``shared.multimodal.shapes.normalise``), not through the
+    pixel tensors normalized with CLIP's mean and std (``shared.multimodal.shapes.normalize``), not through the
     processor."""
     from transformers import AutoTokenizer, CLIPModel
 
@@ -341,7 +341,7 @@ def load_clip():
 
 
 def load_tokenizer(role: str):
-    """The tokenizer that belongs to a role's model (e.g. to tokenise data before the model is built)."""
+    """The tokenizer that belongs to a role's model (e.g. to tokenize data before the model is built)."""
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(source(role))

@@ -5,7 +5,7 @@ feed-forward networks (the *experts*) and a *router* (one linear layer) that sco
 goes through its ``k`` best-scored experts only, and their outputs are mixed with the router's softmax weights:
 
     p = softmax(x W_r^T)                          (E router probabilities per token)
-    y = sum over the top-k experts e of  g_e * expert_e(x),   g = top-k of p (renormalised to sum to 1 if k > 1)
+    y = sum over the top-k experts e of  g_e * expert_e(x),   g = top-k of p (renormalized to sum to 1 if k > 1)
 
 So a token costs ``k`` experts' compute while the layer holds ``E`` experts' parameters. The experts here are
 SwiGLU networks (``SwiGLU`` below: Llama's and Mixtral's feed-forward), stored as 3-D tensors in Mixtral's layout,
@@ -131,7 +131,7 @@ class SparseMoE(nn.Module):
         self.dropped = 0.0
 
     def reset_parameters(self) -> None:
-        """Each expert initialised like ``nn.Linear`` (uniform in +-1/sqrt(fan_in)), as a dense ``SwiGLU`` is."""
+        """Each expert initialized like ``nn.Linear`` (uniform in +-1/sqrt(fan_in)), as a dense ``SwiGLU`` is."""
         nn.init.uniform_(self.gate_up, -(self.d_model**-0.5), self.d_model**-0.5)
         nn.init.uniform_(self.down, -(self.d_ff**-0.5), self.d_ff**-0.5)
 
@@ -198,7 +198,7 @@ def copy_from_mixtral(moe: SparseMoE, block) -> SparseMoE:
             )
     if block.top_k != moe.top_k or not moe.renormalize:
         raise ValueError(
-            f"Mixtral routes to top_k={block.top_k} with renormalised gates; ours has top_k={moe.top_k},"
+            f"Mixtral routes to top_k={block.top_k} with renormalized gates; ours has top_k={moe.top_k},"
             f" renormalize={moe.renormalize}"
         )
     probe = torch.linspace(-4, 4, 9, dtype=moe.down.dtype, device=moe.down.device)

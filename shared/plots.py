@@ -22,8 +22,8 @@ def heatmap(
     annotate=False,
     label="",
 ):
-    """A labelled heatmap of a 2-D tensor/array (attention weights, similarities, encodings); ``label`` names what
-    the colour bar measures."""
+    """A labeled heatmap of a 2-D tensor/array (attention weights, similarities, encodings); ``label`` names what
+    the color bar measures."""
     m = torch.as_tensor(matrix).detach().float().cpu()
     if m.dim() != 2:
         raise ValueError(f"expected a 2-D matrix; got shape {tuple(m.shape)}")
@@ -61,7 +61,7 @@ def curves(history, keys, ax=None, title="", ylabel=""):
 
 
 def scatter_words(points, words, ax=None, title="", groups=None):
-    """A 2-D scatter of word vectors with their labels; ``groups`` (one name per word) sets the colours."""
+    """A 2-D scatter of word vectors with their labels; ``groups`` (one name per word) sets the colors."""
     p = torch.as_tensor(points).detach().float().cpu()
     if p.dim() != 2 or p.shape[1] != 2 or len(words) != p.shape[0]:
         raise ValueError(f"expected points of shape (N, 2) and N words; got {tuple(p.shape)} and {len(words)}")

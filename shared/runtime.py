@@ -158,8 +158,8 @@ def _devices(value) -> int | str:
 
 
 def _gpu_count() -> int:
-    # device_count() asks NVML and leaves CUDA uninitialised (is_available() would not): ddp_notebook forks the
-    # kernel, and forked workers cannot use CUDA once the parent has initialised it.
+    # device_count() asks NVML and leaves CUDA uninitialized (is_available() would not): ddp_notebook forks the
+    # kernel, and forked workers cannot use CUDA once the parent has initialized it.
     return torch.cuda.device_count()
 
 
@@ -167,7 +167,7 @@ def _gpu_count() -> int:
 def gpu_info() -> tuple[str, tuple[int, int]] | None:
     """``(name, compute capability)`` of GPU 0, or None without a GPU.
 
-    With 2+ GPUs the answer comes from a subprocess, so this notebook's CUDA stays uninitialised for ddp_notebook.
+    With 2+ GPUs the answer comes from a subprocess, so this notebook's CUDA stays uninitialized for ddp_notebook.
     """
     n = _gpu_count()
     if n == 0:

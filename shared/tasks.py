@@ -12,7 +12,7 @@ and ``y`` (n, L) the label of every position, with ``IGNORE`` (-100) where nothi
 
 ``TaskDataModule`` serves a fixed train/validation draw of a task; ``SequenceModel`` is embedding ->
 (positions) -> (self-attention) -> (feed-forward) -> linear head, each part switchable, trained with
-cross-entropy on the labelled positions. ``BlockModel`` is one pre-norm ``TransformerBlock`` whose feed-forward is
+cross-entropy on the labeled positions. ``BlockModel`` is one pre-norm ``TransformerBlock`` whose feed-forward is
 a dense ``SwiGLU`` or a ``SparseMoE`` (week 6).
 """
 
@@ -58,7 +58,7 @@ def lookup(n, generator=None, pairs=6, num_keys=16, num_values=8, queries=1):
     ``queries=2``: the question is (key a, key b) with b written in a second id range K+V+1..2K+V, so the
     model can tell which key was asked first; the label is the pair of values as one class a_value * V +
     b_value in ``range(V * V)``. Vocabulary size: K + V + 1, or 2K + V + 1 with two queries.
-    Only the last position is labelled.
+    Only the last position is labeled.
     """
     _check("n", n, 1)
     _check("pairs", pairs, 2)
@@ -148,7 +148,7 @@ class SequenceModel(pl.LightningModule):
 
     ``positions``, ``attention`` and ``ffn`` switch the parts on and off, so notebooks can train the same model
     with and without one of them. Logs ``train_loss``, ``train_acc``, ``val_loss`` and ``val_acc`` (accuracy over
-    the labelled positions only).
+    the labeled positions only).
     """
 
     def __init__(

@@ -90,7 +90,7 @@ def make_trainer(single_device: bool = False, **kwargs) -> Trainer:
 
     ``single_device=True``: one device, every batch seen once. Use it for ``predict``, ``test`` and ``validate``,
     which on several processes would each see only a shard. Under ``ddp_notebook`` it still runs in one forked
-    worker, so the notebook's own process never initialises CUDA (a later ``ddp_notebook`` fit could not fork).
+    worker, so the notebook's own process never initializes CUDA (a later ``ddp_notebook`` fit could not fork).
 
     Defaults: a throttled progress bar (none when headless), model summary only in the full profile, CSV logs
     under ``runs/`` (``COURSE_RUNS_DIR``) every 10 steps, and, unless you pass your own ``ModelCheckpoint`` or

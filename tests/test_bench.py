@@ -180,7 +180,7 @@ def _result(module, head_init=0.0, batch="b0", steps=3, head_after=1.0, acc=0.9)
         ),  # rounding-level drift: the two sides sum the gradient norm in another order
         ({"head_init": 0.5}, "same classifier head"),
         ({"batch": "b1"}, "same first batch"),
-        ({"steps": 2}, "optimiser steps differ from 3"),
+        ({"steps": 2}, "optimizer steps differ from 3"),
         ({"head_after": 1.02}, "the trained heads differ by 2.00e-02, 2.0% of how far training moved the head"),
         ({"acc": 0.87}, "validation accuracies differ by 3.00 points"),
     ],

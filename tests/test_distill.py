@@ -171,7 +171,7 @@ def test_shrink_gives_a_trainable_student_of_a_frozen_teacher():
     assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
 
 
-def test_distillation_on_unlabelled_batches_uses_the_soft_term_alone():
+def test_distillation_on_unlabeled_batches_uses_the_soft_term_alone():
     teacher = tiny_bert(4)
     rows = [{k: v[i] for k, v in batch.items() if k != "labels"} for batch in batches() for i in range(16)]
     loader = DataLoader(rows, batch_size=16, collate_fn=lambda r: {k: torch.stack([x[k] for x in r]) for k in r[0]})

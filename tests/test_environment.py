@@ -24,7 +24,7 @@ def test_lock_pins_the_cpu_torch_and_the_course_stack():
 
 
 def environment_pins() -> dict[str, tuple[str, str]]:
-    """``{normalised name: (name as written, version)}`` for environment.yml's pip section."""
+    """``{normalized name: (name as written, version)}`` for environment.yml's pip section."""
     text = (ROOT / "environment.yml").read_text()
     pins = re.findall(r"^\s+- ([A-Za-z0-9_.-]+)(?:\[[A-Za-z0-9,_.-]+\])?==([^\s]+)$", text, flags=re.M)
     return {re.sub(r"[-_.]+", "-", name).lower(): (name, version) for name, version in pins}
@@ -46,7 +46,7 @@ def test_environment_yml_has_every_direct_dependency():
 
     reqs = bounds.requirements(extras=("dev", "tiny"))
     normal, weights = bounds.split_weights(reqs)
-    wanted = {bounds.normalise(bounds.parse(r)[0]) for r in reqs["dependencies"] + reqs["dev"] + normal}
+    wanted = {bounds.normalize(bounds.parse(r)[0]) for r in reqs["dependencies"] + reqs["dev"] + normal}
     missing = wanted - set(environment_pins())
     assert not missing, f"direct dependencies missing from environment.yml: {sorted(missing)}"
     text = (ROOT / "environment.yml").read_text()

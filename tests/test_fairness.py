@@ -64,9 +64,9 @@ def test_assign_terms_plants_the_correlation():
     labels = [1, 0] * 500
     terms = counterfactual.assign_terms(labels, ["a"], ["b"], p_match=0.9, seed=1)
     assert terms == counterfactual.assign_terms(labels, ["a"], ["b"], p_match=0.9, seed=1)
-    favoured_given_pos = sum(t == "a" for t, y in zip(terms, labels, strict=True) if y == 1) / 500
-    favoured_given_neg = sum(t == "a" for t, y in zip(terms, labels, strict=True) if y == 0) / 500
-    assert favoured_given_pos == pytest.approx(0.9, abs=0.05) and favoured_given_neg == pytest.approx(0.1, abs=0.05)
+    favored_given_pos = sum(t == "a" for t, y in zip(terms, labels, strict=True) if y == 1) / 500
+    favored_given_neg = sum(t == "a" for t, y in zip(terms, labels, strict=True) if y == 0) / 500
+    assert favored_given_pos == pytest.approx(0.9, abs=0.05) and favored_given_neg == pytest.approx(0.1, abs=0.05)
     assert counterfactual.assign_terms([1, 0], ["a"], ["b"], p_match=1.0) == ["a", "b"]
     with pytest.raises(ValueError, match="p_match"):
         counterfactual.assign_terms(labels, ["a"], ["b"], p_match=1.5)

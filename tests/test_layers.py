@@ -129,7 +129,7 @@ def test_causal_and_padding_masks():
 def mha_pair(bias=True):
     torch.manual_seed(0)
     theirs = nn.MultiheadAttention(D, H, batch_first=True, bias=bias).to(DT)
-    if bias:  # torch zero-initialises biases; randomise so a forgotten bias copy would be caught
+    if bias:  # torch zero-initializes biases; randomize so a forgotten bias copy would be caught
         with torch.no_grad():
             theirs.in_proj_bias.normal_()
             theirs.out_proj.bias.normal_()

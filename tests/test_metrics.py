@@ -101,7 +101,7 @@ def test_bleu_equals_sacrebleu(seed, modules):
         assert ours["brevity_penalty"] == pytest.approx(reference.bp, abs=1e-12)
 
 
-def test_bleu_tokenisation_equals_sacrebleu():
+def test_bleu_tokenization_equals_sacrebleu():
     tokenize = sacrebleu.tokenizers.tokenizer_13a.Tokenizer13a()
     for line in [
         "Hello, world!",

@@ -1,4 +1,4 @@
-"""shared.models: both profiles go through from_pretrained; the tiny encoder is verified; artefacts are cached."""
+"""shared.models: both profiles go through from_pretrained; the tiny encoder is verified; artifacts are cached."""
 
 import importlib.metadata
 

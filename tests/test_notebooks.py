@@ -25,7 +25,7 @@ FORBIDDEN_TEXT = {
     r"loss\s*=\s*\w+\.mean\(\)\s*$": "a fake objective teaches nothing",
 }
 DEVICE_STRING = re.compile(r"(cpu|cuda|mps|xpu|hpu|xla|meta)(:\d+)?")
-OPTIMISER = re.compile(r"optim|sched|(^|\.)opt$")
+OPTIMIZER = re.compile(r"optim|sched|(^|\.)opt$")
 BUILTINS = set(dir(builtins))
 
 
@@ -74,7 +74,7 @@ def device_like(node) -> bool:
 
 
 def forbidden_calls(tree: ast.AST) -> list[str]:
-    """Calls the course never makes: eval/exec, a hand-written optimiser loop, moving tensors to a device."""
+    """Calls the course never makes: eval/exec, a hand-written optimizer loop, moving tensors to a device."""
     found = []
     for node in ast.walk(tree):
         if (
@@ -100,7 +100,7 @@ def forbidden_calls(tree: ast.AST) -> list[str]:
             found.append(f"{call}: no eval/exec")
         if not isinstance(func, ast.Attribute):
             continue
-        if func.attr == "zero_grad" or func.attr == "step" and OPTIMISER.search(dotted(func.value).lower()):
+        if func.attr == "zero_grad" or func.attr == "step" and OPTIMIZER.search(dotted(func.value).lower()):
             found.append(f"{call}: Lightning owns the loop")
         if (
             func.attr == "cuda"

@@ -1,4 +1,4 @@
-"""shared.rlhf.policy: leave-one-out advantages and the KL estimate on hand values; RLOOModule uses manual optimisation,
+"""shared.rlhf.policy: leave-one-out advantages and the KL estimate on hand values; RLOOModule uses manual optimization,
 moves the policy towards what the reward prefers and never the frozen parts; sampling and measuring; input checks."""
 
 import pytest

@@ -33,7 +33,7 @@ def tiny_chat():
 
 
 def by_hand(model, tokenizer, prompt):
-    """The label scores of one prompt, run whole: log-sum-exp over each label's spellings, renormalised."""
+    """The label scores of one prompt, run whole: log-sum-exp over each label's spellings, renormalized."""
     ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
     with torch.no_grad():
         last = model(input_ids=ids).logits[0, -1].log_softmax(-1)
@@ -94,7 +94,7 @@ def test_parse_label_needs_exactly_one_label():
     assert parse_label("I'd say it is NEGATIVE overall", LABELS) == "negative"
     assert parse_label("positive or negative?", LABELS) is None
     assert parse_label("It is a great film", LABELS) is None
-    assert parse_label("non-positive", LABELS) == "positive"  # a word match, not a judgement: parsing is fragile
+    assert parse_label("non-positive", LABELS) == "positive"  # a word match, not a judgment: parsing is fragile
 
 
 @pytest.mark.parametrize(

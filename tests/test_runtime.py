@@ -64,13 +64,13 @@ def test_selection_table(monkeypatch, gpus, bf16, mps, notebook, expected):
     assert set(got) == {"accelerator", "devices", "strategy", "precision"}
 
 
-def test_gpu_info_with_several_gpus_leaves_cuda_uninitialised(monkeypatch):
+def test_gpu_info_with_several_gpus_leaves_cuda_uninitialized(monkeypatch):
     """ddp_notebook forks the kernel: asking the GPU's capability in-process would break the forked workers."""
     runtime.gpu_info.cache_clear()
     monkeypatch.setattr(runtime, "_gpu_count", lambda: 2)
 
     def in_process(*args, **kwargs):
-        raise AssertionError("CUDA must not be initialised in the notebook process")
+        raise AssertionError("CUDA must not be initialized in the notebook process")
 
     monkeypatch.setattr(torch.cuda, "get_device_capability", in_process)
     monkeypatch.setattr(torch.cuda, "get_device_name", in_process)

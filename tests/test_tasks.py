@@ -38,7 +38,7 @@ def test_present_elsewhere_on_a_hand_made_example(monkeypatch):
     x, y = present_elsewhere(200, gen(), length=5, vocab_size=4)
     for row, labels in zip(x.tolist(), y.tolist(), strict=True):
         assert labels == [int(row.count(t) > 1) for t in row]
-    # a hand-made check of the labelling rule itself
+    # a hand-made check of the labeling rule itself
     monkeypatch.setattr(torch, "randint", lambda *a, **k: torch.tensor([[3, 1, 3, 2, 1, 0]]))
     _, y = present_elsewhere(1, length=6, vocab_size=4)
     assert y.tolist() == [[1, 1, 1, 0, 1, 0]]

@@ -126,7 +126,7 @@ class Retriever:
     """Semantic search: ``search(query)`` returns the ``k`` sentences whose embeddings are closest to the query's.
 
     ``encode(list of texts) -> (n, dim)`` embeds texts; the sentences' embeddings can be given (a cached index) or
-    are computed here. Vectors are normalised, so the score is the cosine similarity.
+    are computed here. Vectors are normalized, so the score is the cosine similarity.
     """
 
     def __init__(self, sentences, encode, embeddings=None, k: int = 1):

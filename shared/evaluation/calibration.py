@@ -6,7 +6,7 @@
   gaps, weighted by the share of predictions in each bin. 0 = perfectly calibrated. Equal to torchmetrics'
   ``MulticlassCalibrationError(norm="l1")``.
 * ``fit_temperature``: temperature scaling (Guo et al., 2017): one number T, fitted on held-out logits by
-  minimising the negative log-likelihood of softmax(logits / T). T > 1 softens over-confident predictions, T < 1
+  minimizing the negative log-likelihood of softmax(logits / T). T > 1 softens over-confident predictions, T < 1
   sharpens under-confident ones; the predicted class never changes, so accuracy stays the same.
 """
 
@@ -51,9 +51,9 @@ def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, n_bins
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 100) -> float:
-    """The temperature T > 0 that minimises the cross-entropy of ``logits / T`` on (held-out) ``labels``.
+    """The temperature T > 0 that minimizes the cross-entropy of ``logits / T`` on (held-out) ``labels``.
 
-    Optimised over log T (so T stays positive) with L-BFGS; the loss is convex in 1/T, so there is one optimum.
+    Optimized over log T (so T stays positive) with L-BFGS; the loss is convex in 1/T, so there is one optimum.
     """
     _check(logits, labels, "logits")
     logits, labels = logits.detach().double(), labels.detach()

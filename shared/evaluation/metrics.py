@@ -10,10 +10,10 @@ against sacrebleu, ROUGE against Google's ``rouge_score``.
   is left out of the average, as torchmetrics does).
 * ``perplexity``: from each text's token log-probabilities: exp(-total log-probability / units), units = tokens
   by default, or any count you pass (words, to compare models with different tokenizers).
-* ``bleu``: corpus BLEU (Papineni et al., 2002) as sacrebleu computes it: 13a tokenisation, clipped n-gram
+* ``bleu``: corpus BLEU (Papineni et al., 2002) as sacrebleu computes it: 13a tokenization, clipped n-gram
   precisions up to 4-grams, brevity penalty against the closest reference length, "exp" smoothing.
 * ``rouge``: ROUGE-1, ROUGE-2 (n-gram overlap) and ROUGE-L (longest common subsequence) F-measures, averaged over
-  the pairs, with rouge_score's tokenisation (lower case, letters and digits only, no stemming).
+  the pairs, with rouge_score's tokenization (lower case, letters and digits only, no stemming).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def perplexity(logprobs, units=None) -> dict:
     own perplexity (``perplexities``) and their mean (``mean_perplexity``, what Hugging Face's module reports).
 
     ``logprobs``: one list of natural-log probabilities per text (each token given the tokens before it).
-    ``units``: one count per text to normalise by (default: its number of tokens).
+    ``units``: one count per text to normalize by (default: its number of tokens).
     """
     if len(logprobs) == 0:
         raise ValueError("perplexity: expected at least one text's log-probabilities; got none")
@@ -120,7 +120,7 @@ _13A = [
 
 
 def tokenize_13a(line: str) -> list[str]:
-    """WMT's standard BLEU tokenisation (mteval-v13a): split off punctuation, keep case."""
+    """WMT's standard BLEU tokenization (mteval-v13a): split off punctuation, keep case."""
     line = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
     if "&" in line:
         for entity, char in (("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")):
@@ -171,7 +171,7 @@ def bleu(predictions, references, max_order: int = 4) -> dict:
 
 
 def rouge_tokens(text: str) -> list[str]:
-    """rouge_score's tokenisation: lower case, anything but letters and digits becomes a space."""
+    """rouge_score's tokenization: lower case, anything but letters and digits becomes a space."""
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
 
 

@@ -151,11 +151,11 @@ def audit(items, probs, threshold: float = 0.5) -> list[dict]:
     return rows
 
 
-def assign_terms(labels, favoured, other, p_match: float, seed: int = 0) -> list[str]:
-    """A term for each example: from ``favoured`` (a list of terms) for positive examples and from ``other`` for
+def assign_terms(labels, favored, other, p_match: float, seed: int = 0) -> list[str]:
+    """A term for each example: from ``favored`` (a list of terms) for positive examples and from ``other`` for
     negative ones with probability ``p_match``, else from the other list. ``p_match=0.5``: no correlation;
-    0.9: the favoured group co-occurs with the positive label 9 times out of 10."""
-    if not favoured or not other or not 0.0 <= p_match <= 1.0:
+    0.9: the favored group co-occurs with the positive label 9 times out of 10."""
+    if not favored or not other or not 0.0 <= p_match <= 1.0:
         raise ValueError(f"expected two non-empty term lists and 0 <= p_match <= 1; got p_match={p_match!r}")
     rng = random.Random(seed)
     out = []
@@ -163,7 +163,7 @@ def assign_terms(labels, favoured, other, p_match: float, seed: int = 0) -> list
         if int(label) not in (0, 1):
             raise ValueError(f"expected labels 0 or 1; got {label!r}")
         matched = rng.random() < p_match
-        group = favoured if (int(label) == 1) == matched else other
+        group = favored if (int(label) == 1) == matched else other
         out.append(rng.choice(list(group)))
     return out
 

@@ -75,8 +75,8 @@ def repetition_penalty(scores: torch.Tensor, input_ids: torch.Tensor, penalty: f
     if input_ids.dim() != 2 or input_ids.size(0) != scores.size(0):
         raise ValueError(f"expected input_ids of shape (batch={scores.size(0)}, length); got {tuple(input_ids.shape)}")
     seen = torch.zeros_like(scores, dtype=torch.bool).scatter(-1, input_ids, True)
-    penalised = torch.where(scores > 0, scores / penalty, scores * penalty)
-    return torch.where(seen, penalised, scores)
+    penalized = torch.where(scores > 0, scores / penalty, scores * penalty)
+    return torch.where(seen, penalized, scores)
 
 
 def ngrams(tokens, n: int) -> list[tuple]:

@@ -83,7 +83,7 @@ def _batches(model, tokenizer, prompts, batch_size: int):
 
 @torch.no_grad()
 def label_logprobs(model, tokenizer, prompts, labels: dict[str, list[str]], batch_size: int = 16) -> torch.Tensor:
-    """(prompts, labels) log-probabilities, renormalised over the labels, of each label being the next token.
+    """(prompts, labels) log-probabilities, renormalized over the labels, of each label being the next token.
 
     A label's probability is the sum over its spellings (e.g. "positive" and "Positive"). The shared token
     prefix of all prompts is run once; each batch continues from a copy of its cache, and only the last

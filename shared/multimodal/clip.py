@@ -3,7 +3,7 @@
 * ``info_nce``: the symmetric InfoNCE loss on a batch's image-text similarity logits (row i's positive is column i).
 * ``recall_at_1``: image->text and text->image retrieval, where any item with the same caption counts as a hit.
 * ``prompt_ensemble``: zero-shot classifier weights: per class, the mean embedding of the captions that name it.
-* ``caption_loader``: tokenised captions in batches, for ``trainer.predict``.
+* ``caption_loader``: tokenized captions in batches, for ``trainer.predict``.
 * ``ContrastiveCLIP``: wraps a transformers ``CLIPModel``; trains with ``info_nce`` and CLIP's learned temperature
   (clamped at 1/100 as in the paper); ``predict_step`` returns unit-length image or text embeddings.
 """

@@ -1,12 +1,12 @@
-"""Synthetic images with captions, drawn in code: a coloured shape in one of four corners of a grey canvas, and a
+"""Synthetic images with captions, drawn in code: a colored shape in one of four corners of a gray canvas, and a
 caption that says what and where ("a red circle in the top left"). The data of notebook 18 (CLIP).
 
-A scene is one row of numbers (``sample``): colour, shape and position indices, a small offset, a radius, a tint
-and a background grey. ``render`` draws rows as images at any
+A scene is one row of numbers (``sample``): color, shape and position indices, a small offset, a radius, a tint
+and a background gray. ``render`` draws rows as images at any
 resolution (geometry is continuous, so 32 or 224 pixels show the same scene), ``caption`` writes their text.
 Everything is drawn from a ``torch.Generator``: the same seed gives the same scenes, bit for bit.
 
-Four colour-shape pairs (``UNSEEN``) never appear in training: each colour and each shape is seen, but not
+Four color-shape pairs (``UNSEEN``) never appear in training: each color and each shape is seen, but not
 together, so a model that composes "red" and "square" can still name a red square.
 """
 
@@ -16,7 +16,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-COLOURS = {
+COLORS = {
     "red": (0.85, 0.15, 0.15),
     "green": (0.15, 0.70, 0.25),
     "blue": (0.20, 0.35, 0.90),
@@ -31,28 +31,28 @@ POSITIONS = {
 }
 UNSEEN = (("red", "square"), ("green", "triangle"), ("blue", "cross"), ("yellow", "circle"))
 # the columns of a scene row
-COLOUR, SHAPE, POSITION, DX, DY, RADIUS, TINT, BACKGROUND = 0, 1, 2, 3, 4, 5, 6, 9
+COLOR, SHAPE, POSITION, DX, DY, RADIUS, TINT, BACKGROUND = 0, 1, 2, 3, 4, 5, 6, 9
 WIDTH = 10
 
 
 def pairs(seen: bool = True) -> list[tuple[str, str]]:
-    """The colour-shape pairs of the training images (``seen=True``, 12) or the held-out ones (4)."""
-    every = [(c, s) for c in COLOURS for s in SHAPES]
+    """The color-shape pairs of the training images (``seen=True``, 12) or the held-out ones (4)."""
+    every = [(c, s) for c in COLORS for s in SHAPES]
     return [p for p in every if (p not in UNSEEN) == seen]
 
 
 def sample(n: int, generator: torch.Generator, which=None, balanced: bool = False) -> torch.Tensor:
-    """``n`` scene rows (n, 10) for the colour-shape pairs ``which`` (default: the seen ones), each pair and
+    """``n`` scene rows (n, 10) for the color-shape pairs ``which`` (default: the seen ones), each pair and
     position equally likely. ``balanced=True``: every block of len(which) * 4 rows holds each pair at each
     position once, in a random order (a batch of that size then has no repeated caption)."""
     which = pairs() if which is None else list(which)
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n={n!r}; expected a positive integer")
-    if not which or any(c not in COLOURS or s not in SHAPES for c, s in which):
+    if not which or any(c not in COLORS or s not in SHAPES for c, s in which):
         raise ValueError(
-            f"which={which!r}; expected a non-empty list of (colour, shape) from {list(COLOURS)} and {list(SHAPES)}"
+            f"which={which!r}; expected a non-empty list of (color, shape) from {list(COLORS)} and {list(SHAPES)}"
         )
-    colours, shapes, k = list(COLOURS), list(SHAPES), len(POSITIONS)
+    colors, shapes, k = list(COLORS), list(SHAPES), len(POSITIONS)
     if balanced:
         blocks = -(-n // (len(which) * k))
         combo = torch.cat([torch.randperm(len(which) * k, generator=generator) for _ in range(blocks)])[:n]
@@ -60,23 +60,23 @@ def sample(n: int, generator: torch.Generator, which=None, balanced: bool = Fals
         combo = torch.randint(len(which) * k, (n,), generator=generator)
     pick = combo // k
     rows = torch.zeros(n, WIDTH)
-    rows[:, COLOUR] = torch.tensor([colours.index(which[i][0]) for i in pick.tolist()], dtype=torch.float)
+    rows[:, COLOR] = torch.tensor([colors.index(which[i][0]) for i in pick.tolist()], dtype=torch.float)
     rows[:, SHAPE] = torch.tensor([shapes.index(which[i][1]) for i in pick.tolist()], dtype=torch.float)
     rows[:, POSITION] = (combo % k).float()
     rows[:, DX : DY + 1] = (torch.rand(n, 2, generator=generator) - 0.5) * 0.2  # offset within +-0.1
     rows[:, RADIUS] = 0.3 + 0.08 * torch.rand(n, generator=generator)
-    rows[:, TINT : TINT + 3] = (torch.rand(n, 3, generator=generator) - 0.5) * 0.16  # colour jitter within +-0.08
+    rows[:, TINT : TINT + 3] = (torch.rand(n, 3, generator=generator) - 0.5) * 0.16  # color jitter within +-0.08
     rows[:, BACKGROUND] = 0.35 + 0.3 * torch.rand(n, generator=generator)
     return rows
 
 
 def grid(n_per_pair: int = 1, which=None) -> torch.Tensor:
-    """Scene rows with every pair of ``which`` (default: seen) at every position, ``n_per_pair`` times, centred and
+    """Scene rows with every pair of ``which`` (default: seen) at every position, ``n_per_pair`` times, centered and
     untinted: a tidy set for a similarity matrix."""
     which = pairs() if which is None else list(which)
-    colours, shapes = list(COLOURS), list(SHAPES)
+    colors, shapes = list(COLORS), list(SHAPES)
     rows = [
-        [colours.index(c), shapes.index(s), p, 0, 0, 0.34, 0, 0, 0, 0.5]
+        [colors.index(c), shapes.index(s), p, 0, 0, 0.34, 0, 0, 0, 0.5]
         for c, s in which
         for p in range(len(POSITIONS))
         for _ in range(n_per_pair)
@@ -91,7 +91,7 @@ def _check_rows(rows) -> torch.Tensor:
     return rows
 
 
-_EDGES = (  # signed distance-like functions of (u, v) relative to the centre and radius r: > 0 inside
+_EDGES = (  # signed distance-like functions of (u, v) relative to the center and radius r: > 0 inside
     lambda u, v, r: r - (u * u + v * v).sqrt(),  # circle
     lambda u, v, r: r - torch.maximum(u.abs(), v.abs()),  # square: its corners stick out of the circle
     lambda u, v, r: torch.minimum(0.7 * r - v, ((v + r) / 1.7 - u.abs()) * 0.86),  # triangle, apex up
@@ -109,11 +109,11 @@ def render(rows: torch.Tensor, size: int = 32) -> torch.Tensor:
     rows = _check_rows(rows)
     if not isinstance(size, int) or size < 8:
         raise ValueError(f"size={size!r}; expected an integer >= 8 pixels")
-    axis = (torch.arange(size) + 0.5) / size * 2 - 1  # pixel centres in [-1, 1]
+    axis = (torch.arange(size) + 0.5) / size * 2 - 1  # pixel centers in [-1, 1]
     y, x = torch.meshgrid(axis, axis, indexing="ij")
-    centres = torch.tensor(list(POSITIONS.values()))[rows[:, POSITION].long()] + rows[:, DX : DY + 1]
-    u = x[None] - centres[:, 0, None, None]  # (n, size, size), relative to the shape's centre
-    v = y[None] - centres[:, 1, None, None]
+    centers = torch.tensor(list(POSITIONS.values()))[rows[:, POSITION].long()] + rows[:, DX : DY + 1]
+    u = x[None] - centers[:, 0, None, None]  # (n, size, size), relative to the shape's center
+    v = y[None] - centers[:, 1, None, None]
     r = rows[:, RADIUS, None, None]
     kind = rows[:, SHAPE].long()
     inside = torch.empty_like(u)  # > 0 inside the shape; each image computes only its own shape
@@ -122,34 +122,34 @@ def render(rows: torch.Tensor, size: int = 32) -> torch.Tensor:
         if pick.any():
             inside[pick] = edge(u[pick], v[pick], r[pick])
     alpha = torch.sigmoid(inside * size * 1.5)[:, None]  # (n, 1, size, size)
-    colour = torch.tensor(list(COLOURS.values()))[rows[:, COLOUR].long()] + rows[:, TINT : TINT + 3]
+    color = torch.tensor(list(COLORS.values()))[rows[:, COLOR].long()] + rows[:, TINT : TINT + 3]
     background = rows[:, BACKGROUND, None, None, None].expand(-1, 3, 1, 1)
-    image = alpha * colour.clamp(0, 1)[:, :, None, None] + (1 - alpha) * background
+    image = alpha * color.clamp(0, 1)[:, :, None, None] + (1 - alpha) * background
     return image.clamp(0, 1)
 
 
 def caption_ids(rows: torch.Tensor) -> torch.Tensor:
     """Each row's caption as an index into ``all_captions()``."""
     rows = _check_rows(rows).long()
-    return (rows[:, COLOUR] * len(SHAPES) + rows[:, SHAPE]) * len(POSITIONS) + rows[:, POSITION]
+    return (rows[:, COLOR] * len(SHAPES) + rows[:, SHAPE]) * len(POSITIONS) + rows[:, POSITION]
 
 
 def caption(row) -> str:
     """The caption of one scene row: "a red circle in the top left"."""
     row = _check_rows(torch.as_tensor(row, dtype=torch.float).reshape(1, -1))[0]
-    return describe(list(COLOURS)[int(row[COLOUR])], SHAPES[int(row[SHAPE])], list(POSITIONS)[int(row[POSITION])])
+    return describe(list(COLORS)[int(row[COLOR])], SHAPES[int(row[SHAPE])], list(POSITIONS)[int(row[POSITION])])
 
 
-def describe(colour: str, shape: str, position: str) -> str:
-    return f"a {colour} {shape} in the {position}"
+def describe(color: str, shape: str, position: str) -> str:
+    return f"a {color} {shape} in the {position}"
 
 
 def all_captions() -> list[str]:
     """Every caption the data can produce, seen pairs or not (a tokenizer's training text; caption ids)."""
-    return [describe(c, s, p) for c in COLOURS for s in SHAPES for p in POSITIONS]
+    return [describe(c, s, p) for c in COLORS for s in SHAPES for p in POSITIONS]
 
 
-def normalise(images: torch.Tensor, mean, std) -> torch.Tensor:
+def normalize(images: torch.Tensor, mean, std) -> torch.Tensor:
     """(n, 3, H, W) in [0, 1] -> CLIP's pixel values: per channel (x - mean) / std."""
     mean, std = torch.as_tensor(mean, dtype=images.dtype), torch.as_tensor(std, dtype=images.dtype)
     if images.dim() != 4 or images.size(1) != 3 or mean.shape != (3,) or std.shape != (3,):
@@ -161,8 +161,8 @@ def normalise(images: torch.Tensor, mean, std) -> torch.Tensor:
 
 
 class ShapesDataModule(pl.LightningDataModule):
-    """Scene rows for training and validation, drawn once from ``seed``; each batch is rendered, normalised and
-    tokenised when it is served: ``pixel_values``, ``input_ids``, ``attention_mask`` and ``caption_id`` (equal
+    """Scene rows for training and validation, drawn once from ``seed``; each batch is rendered, normalized and
+    tokenized when it is served: ``pixel_values``, ``input_ids``, ``attention_mask`` and ``caption_id`` (equal
     captions get equal ids, so retrieval can count any image with the right caption as a hit)."""
 
     def __init__(
@@ -192,14 +192,14 @@ class ShapesDataModule(pl.LightningDataModule):
         self.train_rows, self.val_rows = sample(n_train, g, balanced=balanced), sample(n_val, g)
 
     def setup(self, stage: str | None = None) -> None:
-        # every caption tokenised once (they all have the same length); batches pick rows by caption id
+        # every caption tokenized once (they all have the same length); batches pick rows by caption id
         self.tokens = dict(self.tokenizer(all_captions(), padding=True, return_tensors="pt"))
 
     def collate(self, rows) -> dict:
         rows = torch.stack(list(rows))
         ids = caption_ids(rows)
         batch = {k: v[ids] for k, v in self.tokens.items()}
-        batch["pixel_values"] = normalise(render(rows, self.image_size), self.mean, self.std)
+        batch["pixel_values"] = normalize(render(rows, self.image_size), self.mean, self.std)
         batch["caption_id"] = ids
         return batch
 
@@ -217,10 +217,10 @@ class ShapesDataModule(pl.LightningDataModule):
 
 
 def image_loader(rows: torch.Tensor, image_size: int, mean, std, batch_size: int = 128) -> DataLoader:
-    """Batches ``{"pixel_values": ...}`` of scene rows, rendered and normalised, for ``trainer.predict``."""
+    """Batches ``{"pixel_values": ...}`` of scene rows, rendered and normalized, for ``trainer.predict``."""
     rows = _check_rows(rows)
 
     def collate(batch):
-        return {"pixel_values": normalise(render(torch.stack(batch), image_size), mean, std)}
+        return {"pixel_values": normalize(render(torch.stack(batch), image_size), mean, std)}
 
     return DataLoader(list(rows), batch_size=batch_size, collate_fn=collate)

@@ -1,4 +1,4 @@
-"""Direct preference optimisation (Rafailov et al., 2023): a policy trained on preference pairs directly, without a
+"""Direct preference optimization (Rafailov et al., 2023): a policy trained on preference pairs directly, without a
 reward model and without sampling, against a frozen copy of itself (the reference).
 
 For a prompt ``x`` with a chosen completion ``y_w`` and a rejected one ``y_l``, with ``log pi(y|x)`` the summed
@@ -7,7 +7,7 @@ log-probability of a completion's tokens::
     loss = -log sigmoid( beta * [ (log pi(y_w|x) - log ref(y_w|x)) - (log pi(y_l|x) - log ref(y_l|x)) ] )
 
 ``beta * (log pi(y|x) - log ref(y|x))`` is DPO's *implicit reward*: the loss is the Bradley–Terry loss of
-``shared.rlhf.preference`` applied to it, and its optimum is the policy that maximises that reward with a KL penalty
+``shared.rlhf.preference`` applied to it, and its optimum is the policy that maximizes that reward with a KL penalty
 ``beta`` to the reference. ``beta`` small: the policy may move far from the reference; large: it stays close.
 
 Sequences use ``shared.rlhf.preference.pack``'s layout (left-padded prompt, right-padded completion).

@@ -1,4 +1,4 @@
-"""On-policy optimisation against a reward model: REINFORCE with a leave-one-out baseline (RLOO; Kool et al., 2019,
+"""On-policy optimization against a reward model: REINFORCE with a leave-one-out baseline (RLOO; Kool et al., 2019,
 Ahmadian et al., 2024) and a KL penalty to a frozen reference (notebook 21).
 
 Each training step samples ``k`` completions per prompt from the current policy, scores each with
@@ -11,7 +11,7 @@ the same prompt, and the loss is ``-mean(advantage * log pi(y))``. The baseline 
 critic) and keeps the gradient unbiased.
 
 Sampling happens inside ``training_step``, between the policy's updates, so the module uses Lightning's manual
-optimisation (``automatic_optimization = False``): rollout, then ``self.manual_backward(loss)`` and a step of the
+optimization (``automatic_optimization = False``): rollout, then ``self.manual_backward(loss)`` and a step of the
 optimizer from ``self.optimizers()``. Sequences use ``shared.rlhf.preference.pack``'s layout.
 """
 
@@ -71,7 +71,7 @@ class RLOOModule(pl.LightningModule):
             raise ValueError(f"beta={beta!r}, lr={lr!r}; expected beta >= 0 and lr > 0")
         if not isinstance(max_new_tokens, int) or max_new_tokens < 1 or not isinstance(pad_id, int):
             raise ValueError(f"max_new_tokens={max_new_tokens!r}, pad_id={pad_id!r}; expected positive integers")
-        self.automatic_optimization = False  # a rollout between updates: Lightning's manual optimisation
+        self.automatic_optimization = False  # a rollout between updates: Lightning's manual optimization
         self.policy = disable_dropout(policy).train()  # it may come in eval mode (after sampling from it)
         # frozen copies without dropout: train mode changes nothing in them (and Lightning sees no module in eval mode)
         self.reference = frozen_copy(self.policy if reference is None else disable_dropout(reference)).train()

@@ -1,8 +1,8 @@
 """Preference data with a known truth, and a reward model trained on it with the Bradley–Terry loss (notebook 21).
 
 The truth is a rule a program checks (``mentions_once``: the continuation uses a given word exactly once), so every
-preference pair is labelled without a human, and every later claim (the reward model agrees with the rule, the
-optimised policy follows the rule more often, the reward model can be fooled) can be measured exactly.
+preference pair is labeled without a human, and every later claim (the reward model agrees with the rule, the
+optimized policy follows the rule more often, the reward model can be fooled) can be measured exactly.
 
 Sequences share one layout everywhere in notebook 21 (``pack``): the prompt left-padded to the batch's longest
 prompt ``P``, then the completion right-padded::

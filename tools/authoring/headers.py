@@ -133,7 +133,7 @@ def week_readme(course: dict, week: int) -> str:
 
 
 def _dump(nb: dict) -> str:
-    """Serialise as nbformat does (and so as nbstripout leaves it): no churn between the tools."""
+    """Serialize as nbformat does (and so as nbstripout leaves it): no churn between the tools."""
     import nbformat
 
     return nbformat.writes(nbformat.from_dict(nb)) + "\n"

@@ -131,7 +131,7 @@ def _synced(course: dict, step: dict, setup_source: str, items: list[str], nb: d
 def sync(root: Path, course: dict, setups: dict[str, str], dump, metadata: dict, check: bool = False) -> list[str]:
     """Bring every solution notebook in line with its lesson's exercises; return what differed.
 
-    ``setups``: step path -> the lesson's setup cell source; ``dump``: how notebooks are serialised; ``metadata``:
+    ``setups``: step path -> the lesson's setup cell source; ``dump``: how notebooks are serialized; ``metadata``:
     the notebook metadata (kernel) of a new skeleton."""
     drift = []
     for step in course["step"]:

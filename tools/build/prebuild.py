@@ -11,7 +11,7 @@ import sys
 import time
 
 
-def artefacts() -> dict:
+def artifacts() -> dict:
     """What to build for this profile: name -> a function that builds it (or finds it cached) and returns a path."""
     from shared import deploy, finetuned, models
     from shared.agents import traces
@@ -35,7 +35,7 @@ def main() -> int:
 
     quiet_libraries()
     print(f"prebuilding for the {profile().name} profile")
-    for name, build in artefacts().items():
+    for name, build in artifacts().items():
         start = time.perf_counter()
         path = build()
         print(f"  {name}: {time.perf_counter() - start:.1f} s  ({path})", flush=True)

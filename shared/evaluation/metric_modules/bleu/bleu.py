@@ -14,7 +14,7 @@ Returns: bleu (0-100), precisions (1- to 4-gram, in %), brevity_penalty, sys_len
 class Bleu(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
-            description="Corpus BLEU with 13a tokenisation and exp smoothing.",
+            description="Corpus BLEU with 13a tokenization and exp smoothing.",
             citation=_CITATION,
             inputs_description=_DOC,
             features=datasets.Features(

@@ -11,7 +11,7 @@ import evaluate
 from shared.evaluation.metrics import perplexity
 
 _DOC = """Args: predictions (list of lists of float): each text's token log-probabilities (natural log);
-units (list of int, optional): what to normalise each text by (default: its number of tokens).
+units (list of int, optional): what to normalize each text by (default: its number of tokens).
 Returns: perplexity (over all texts), mean_perplexity, perplexities (one per text)."""
 
 
