@@ -4,18 +4,20 @@ converted from GGUF, a fine-tuned checkpoint) are made once and kept under ``COU
 
 A folder's name carries a hash of everything it was made from, so a changed recipe makes a new folder and never
 reuses a stale one. A file lock makes a second process (two notebooks at once, two test workers) wait for the
-first one's build instead of doing it twice; a build that fails leaves nothing behind.
+first one's build instead of doing it twice (``filelock``, on every operating system); a build that fails leaves
+nothing behind.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+from filelock import FileLock
 
 
 def cache_dir() -> Path:
@@ -45,18 +47,16 @@ def cached(name: str, key: str, build: Callable[[Path], None], done: str = "DONE
     target = root / f"{name}-{key}"
     if (target / done).is_file():
         return target
-    with open(root / f".{name}-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here until the first has finished
-        try:
-            if not (target / done).is_file():
+    # filelock works on Linux, macOS and Windows; the lock is the operating system's, so it is released if the
+    # process holding it dies. A second process waits here until the first has finished.
+    with FileLock(root / f".{name}-{key}.lock"):
+        if not (target / done).is_file():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            try:
+                build(target)
+            except BaseException:
                 shutil.rmtree(target, ignore_errors=True)
-                target.mkdir(parents=True)
-                try:
-                    build(target)
-                except BaseException:
-                    shutil.rmtree(target, ignore_errors=True)
-                    raise
-                (target / done).write_text(key)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+                raise
+            (target / done).write_text(key)
     return target

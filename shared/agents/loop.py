@@ -60,21 +60,37 @@ def parse(reply: str):
     return ("none",), reply
 
 
+MAX_OBSERVATION = 500  # characters of a tool's answer shown to the model
+
+
+def _explain(err: BaseException) -> str:
+    try:
+        return str(err)
+    except Exception:  # an exception whose message itself fails
+        return "(no message)"
+
+
 def act(tools: dict, name: str, argument: str) -> str:
-    """Run one tool call and return the observation; unknown tools and refused inputs give an ``Error: ...``."""
+    """Run one tool call and return the observation. An unknown tool, a refused input (``ToolError``: ``Error:
+    <why>``) and any other exception of the tool (a bug in it: ``Error: <type>: <message>``) all become an
+    observation the model reads and can recover from, as agent frameworks do; the episode goes on."""
     if name not in tools:
         return f"Error: unknown tool {name!r}; expected one of: {', '.join(tools) or 'none (answer directly)'}"
     try:
-        return str(tools[name](argument))
+        observation = str(tools[name](argument))
     except ToolError as err:
-        return f"Error: {err}"
+        return f"Error: {_explain(err)}"
+    except Exception as err:
+        return f"Error: {type(err).__name__}: {_explain(err)}"
+    return observation[:MAX_OBSERVATION]
 
 
 def run_agent(generate: Callable, questions, tools: dict, max_steps: int = 4) -> list[Episode]:
     """Run the ReAct loop for every question; ``generate(list of (question, scratchpad)) -> list of replies``.
 
     At most ``max_steps`` model calls per question; an episode ends with its first answer, or at the limit with
-    ``answer=None`` and ``ended="step limit"``.
+    ``answer=None`` and ``ended="step limit"``. Nothing a model writes can raise out of the loop: a reply that is not
+    text counts as no action, and every tool error becomes an observation (``act``).
     """
     if isinstance(questions, str) or not questions or not all(isinstance(q, str) and q.strip() for q in questions):
         raise ValueError("expected a non-empty list of non-empty questions")
@@ -92,7 +108,7 @@ def run_agent(generate: Callable, questions, tools: dict, max_steps: int = 4) ->
             raise ValueError(f"generate returned {len(replies)} replies for {len(going)} prompts")
         for episode, reply in zip(going, replies, strict=True):
             episode.steps += 1
-            parsed, text = parse(reply)
+            parsed, text = parse(reply if isinstance(reply, str) else "")  # no text: no action
             episode.scratchpad += text.strip() + "\n"
             if parsed[0] == "answer":
                 episode.answer, episode.ended = parsed[1], "answer"

@@ -8,7 +8,8 @@
 * ``word_counter(texts)``: how many times a word occurs in the texts (one word of letters only).
 
 Every tool takes one string and returns one string; a refusal raises ``ToolError`` with a message that says what
-was expected. The agent loop (``shared.agents.loop``) shows that message to the model as the observation.
+was expected. The agent loop (``shared.agents.loop``) shows that message to the model as the observation, and turns
+any other exception of a tool into an observation too.
 """
 
 from __future__ import annotations
@@ -60,35 +61,55 @@ def _digits(x) -> float:
     return math.log10(x) if isinstance(x, float) or x < 10**300 else len(str(x)) - 1  # noqa: PLR2004
 
 
+_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**"}
+_LIMIT = math.log10(MAX_MAGNITUDE)
+
+
+def _power_digits(left, right) -> float:
+    """log10 of |left ** right|, from the operands' sizes alone (nothing is computed)."""
+    if left == 0:
+        return -math.inf
+    return right * _digits(left)
+
+
+def _operate(op: ast.operator, left, right):
+    """``left op right`` for two numbers, or a ToolError that says why not. The sizes are checked before computing
+    (a huge power would freeze the process), and whatever Python still refuses (an overflow, a division by zero, a
+    type it cannot mix) is caught and reported, so no other exception leaves the calculator."""
+    symbol = _SYMBOL[type(op)]
+    if isinstance(op, ast.Pow):
+        if left == 0 and right < 0:
+            raise ToolError("0 cannot be raised to a negative power")
+        if abs(right) > 1000 or _power_digits(left, right) > _LIMIT:
+            raise ToolError(f"{left} ** {right} is too large; expected results up to 1e100")
+    if isinstance(op, ast.Mult) and _digits(left) + _digits(right) > _LIMIT:
+        raise ToolError("the product is too large; expected results up to 1e100")
+    if isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod)) and right == 0:
+        raise ToolError("division by zero")
+    try:
+        value = _BINARY[type(op)](left, right)
+    except (ArithmeticError, ValueError, TypeError, MemoryError) as err:
+        raise ToolError(f"cannot compute {left} {symbol} {right}: {err}") from None
+    if isinstance(value, complex) or (isinstance(value, float) and not math.isfinite(value)):
+        raise ToolError(f"{left} {symbol} {right} is not a finite real number")
+    if _digits(value) > _LIMIT:
+        raise ToolError("the result is too large; expected results up to 1e100")
+    return value
+
+
 def _evaluate(node):
     if isinstance(node, ast.Expression):
         return _evaluate(node.body)
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise ToolError(f"{node.value!r} is not a number; the calculator only takes numbers and + - * / // % **")
-        if _digits(node.value) > math.log10(MAX_MAGNITUDE):
+        if _digits(node.value) > _LIMIT:
             raise ToolError("a number is too large; expected numbers up to 1e100")
         return node.value
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_evaluate(node.operand))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _evaluate(node.left), _evaluate(node.right)
-        limit = math.log10(MAX_MAGNITUDE)
-        if isinstance(node.op, ast.Pow):
-            if abs(right) > 1000 or (abs(left) > 1 and right * _digits(left) > limit):
-                raise ToolError(f"{left} ** {right} is too large; expected results up to 1e100")
-            if left == 0 and right < 0:
-                raise ToolError("0 cannot be raised to a negative power")
-        if isinstance(node.op, ast.Mult) and _digits(left) + _digits(right) > limit:
-            raise ToolError("the product is too large; expected results up to 1e100")
-        if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and right == 0:
-            raise ToolError("division by zero")
-        value = _BINARY[type(node.op)](left, right)
-        if isinstance(value, complex) or (isinstance(value, float) and not math.isfinite(value)):
-            raise ToolError("the result is not a finite real number")
-        if _digits(value) > limit:
-            raise ToolError("the result is too large; expected results up to 1e100")
-        return value
+        return _operate(node.op, _evaluate(node.left), _evaluate(node.right))
     what = type(node.op).__name__ if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node).__name__
     raise ToolError(f"{what} is not allowed; the calculator only takes numbers, + - * / // % ** and parentheses")
 
@@ -96,14 +117,18 @@ def _evaluate(node):
 def calculator(expression: str) -> str:
     """The value of an arithmetic expression such as ``"347 * 29"`` or ``"(2 + 3) ** 2 / 4"``, as text.
 
-    Integers stay exact; a float prints with up to 10 significant digits (an integral float as an integer).
+    Integers stay exact; a float prints with up to 10 significant digits (an integral float as an integer). Any input
+    it cannot compute, whatever the operator and the operand types, is refused with a ``ToolError`` that says why.
     """
     text = _check_input(expression)
     try:
         tree = ast.parse(text, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a null byte in the text
         raise ToolError(f"cannot read {text!r} as arithmetic; expected numbers and + - * / // % ** ( )") from None
-    value = _evaluate(tree)
+    try:
+        value = _evaluate(tree)
+    except RecursionError:
+        raise ToolError("the expression is nested too deeply") from None
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.10g}"
     return str(value)
