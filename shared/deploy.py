@@ -9,7 +9,7 @@ and serve it behind a function that checks its input.
 * ``session`` / ``run_session``: an onnxruntime CPU session and one call of it on tokenized numpy inputs.
 * ``quantize_int8``: dynamic int8 quantization (weights stored as int8, activations quantized on the fly).
 * ``Server``: texts in, labels and probabilities out; rejects what it cannot answer with a ``ValueError``.
-* ``exported_classifier``: the week-3 fine-tuned classifier exported once and cached (notebook 19, the benchmark).
+* ``exported_classifier``: the week-3 fine-tuned classifier exported once and cached (notebook 20, the benchmark).
 """
 
 from __future__ import annotations

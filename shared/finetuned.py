@@ -6,7 +6,7 @@ than a lesson in training one.
   ``sentiment_checkpoint()`` trains with them the first time (about 30 s on a laptop CPU in the tiny profile, a
   minute or two on a Colab GPU in the full one) and returns the best checkpoint's path afterwards.
 * The corpus language model: the ``causal_lm`` role (tiny GPT-2 / distilgpt2) trained on the course corpus with
-  notebook 04's recipe, run longer. It writes course-like text: the SFT policy of RLHF (notebook 21) and a
+  notebook 04's recipe, run longer. It writes course-like text: the SFT policy of RLHF (notebook 22) and a
   language model to measure (perplexity). ``load_corpus_lm()`` gives ``(model, tokenizer)``; the first call trains
   it (about 40 s on a laptop CPU in the tiny profile).
 """

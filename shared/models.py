@@ -350,8 +350,8 @@ def load_tokenizer(role: str):
 def disable_dropout(model):
     """Set every dropout probability in ``model`` to 0 (the ``nn.Dropout`` modules, which Hugging Face attention
     reads too, and the config's dropout fields) and return the model. Training mode stays on. Two runs then differ
-    only in what is being measured (notebook 16), and training-mode log-probabilities equal evaluation-mode ones, as
-    a policy, its reference and its samples must agree on ``log pi`` (notebook 21)."""
+    only in what is being measured (notebook 17), and training-mode log-probabilities equal evaluation-mode ones, as
+    a policy, its reference and its samples must agree on ``log pi`` (notebook 22)."""
     import torch
 
     for module in model.modules():

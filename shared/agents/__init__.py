@@ -1,1 +1,1 @@
-"""Agents (notebook 22): the tools, the ReAct loop and the tool-use traces."""
+"""Agents (notebook 23): the tools, the ReAct loop and the tool-use traces."""

@@ -1,4 +1,4 @@
-"""Synthetic tool-use questions and ReAct traces for notebook 22, and the two artifacts it caches.
+"""Synthetic tool-use questions and ReAct traces for notebook 23, and the two artifacts it caches.
 
 Three kinds of question, each with a tool that answers it exactly and a held-out split:
 

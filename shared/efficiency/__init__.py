@@ -1,1 +1,1 @@
-"""Efficient training (notebook 16): exact measurements of what each technique buys, and LoRA."""
+"""Efficient training (notebook 17): exact measurements of what each technique buys, and LoRA."""

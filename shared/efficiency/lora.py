@@ -1,5 +1,5 @@
 """Parameter-efficient fine-tuning with LoRA (``peft``): the course's sentiment classifier with every pretrained
-weight frozen, low-rank adapters on the attention projections, and a new classification head (notebook 16).
+weight frozen, low-rank adapters on the attention projections, and a new classification head (notebook 17).
 
 LoRA (Hu et al., 2021) replaces a frozen weight ``W`` (d_out x d_in) by ``W + (alpha / r) * B @ A`` with ``A``
 (r x d_in) and ``B`` (d_out x r), ``B`` starting at zero, so training starts from the pretrained model exactly and

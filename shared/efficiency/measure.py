@@ -1,4 +1,4 @@
-"""Measuring what efficient-training techniques buy, exactly, inside Lightning's own loop (notebook 16).
+"""Measuring what efficient-training techniques buy, exactly, inside Lightning's own loop (notebook 17).
 
 * ``SavedTensors``: the bytes autograd keeps for the backward pass while it is active, counted exactly through
   ``torch.autograd.graph.saved_tensors_hooks``: what mixed precision and activation checkpointing shrink.

@@ -1,1 +1,1 @@
-"""Evaluation (notebook 15): metrics from their definitions, calibration and the bootstrap."""
+"""Evaluation (notebook 16): metrics from their definitions, calibration and the bootstrap."""

@@ -1,1 +1,1 @@
-"""Ethics and fairness (notebook 17): counterfactual audits and a cheap word classifier."""
+"""Ethics and fairness (notebook 18): counterfactual audits and a cheap word classifier."""

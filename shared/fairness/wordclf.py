@@ -1,5 +1,5 @@
 """A small Transformer text classifier trained from scratch on word ids, for experiments that need many cheap
-training runs (notebook 17 trains three). It is notebook 09's encoder classifier, packaged: a word vocabulary
+training runs (notebook 18 trains three). It is notebook 09's encoder classifier, packaged: a word vocabulary
 built from the training texts, token embeddings plus sinusoidal positions, pre-norm ``TransformerBlock``s, the
 mean of the contextual vectors, a linear head.
 """

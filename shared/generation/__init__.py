@@ -1,1 +1,1 @@
-"""Decoding and prompting (notebooks 12 and 14): logits transforms, generation and prompts."""
+"""Decoding and prompting (notebooks 13 and 15): logits transforms, generation and prompts."""

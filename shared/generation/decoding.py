@@ -1,5 +1,5 @@
 """Decoding: the logits transforms that turn a language model's next-token scores into a choice, each written from
-its formula, plus the measures notebook 12 uses to compare decoding settings and a LightningModule that generates
+its formula, plus the measures notebook 13 uses to compare decoding settings and a LightningModule that generates
 a batch of prompts through ``trainer.predict``.
 
 Every transform takes ``scores`` of shape (batch, vocab) (the model's logits for the next token) and returns new

@@ -6,7 +6,7 @@
   (``parse_label``); an answer that names no label, or both, counts as unparsed. ``greedy_answers`` writes them.
 
 ``label_logprobs`` runs the tokens that all prompts share (system prompt, instruction, few-shot examples) once and
-reuses their keys and values (the KV cache of notebook 12) for every prompt's own tokens; ``greedy_answers`` does
+reuses their keys and values (the KV cache of notebook 13) for every prompt's own tokens; ``greedy_answers`` does
 the same. Both equal running each full prompt on its own (tests/test_prompting.py checks it).
 """
 

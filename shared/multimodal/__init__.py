@@ -1,1 +1,1 @@
-"""Multimodal models (notebook 18): drawn shapes with captions, and CLIP in a LightningModule."""
+"""Multimodal models (notebook 19): drawn shapes with captions, and CLIP in a LightningModule."""

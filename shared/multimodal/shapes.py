@@ -1,5 +1,5 @@
 """Synthetic images with captions, drawn in code: a colored shape in one of four corners of a gray canvas, and a
-caption that says what and where ("a red circle in the top left"). The data of notebook 18 (CLIP).
+caption that says what and where ("a red circle in the top left"). The data of notebook 19 (CLIP).
 
 A scene is one row of numbers (``sample``): color, shape and position indices, a small offset, a radius, a tint
 and a background gray. ``render`` draws rows as images at any

@@ -1,1 +1,1 @@
-"""RLHF (notebook 21): preference data and a reward model, DPO, and RLOO against the reward model."""
+"""RLHF (notebook 22): preference data and a reward model, DPO, and RLOO against the reward model."""

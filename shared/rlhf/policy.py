@@ -1,5 +1,5 @@
 """On-policy optimization against a reward model: REINFORCE with a leave-one-out baseline (RLOO; Kool et al., 2019,
-Ahmadian et al., 2024) and a KL penalty to a frozen reference (notebook 21).
+Ahmadian et al., 2024) and a KL penalty to a frozen reference (notebook 22).
 
 Each training step samples ``k`` completions per prompt from the current policy, scores each with
 

@@ -1,10 +1,10 @@
-"""Preference data with a known truth, and a reward model trained on it with the Bradley–Terry loss (notebook 21).
+"""Preference data with a known truth, and a reward model trained on it with the Bradley–Terry loss (notebook 22).
 
 The truth is a rule a program checks (``mentions_once``: the continuation uses a given word exactly once), so every
 preference pair is labeled without a human, and every later claim (the reward model agrees with the rule, the
 optimized policy follows the rule more often, the reward model can be fooled) can be measured exactly.
 
-Sequences share one layout everywhere in notebook 21 (``pack``): the prompt left-padded to the batch's longest
+Sequences share one layout everywhere in notebook 22 (``pack``): the prompt left-padded to the batch's longest
 prompt ``P``, then the completion right-padded::
 
     [pad pad p1 p2 p3 | c1 c2 c3 pad]     attention_mask 0 0 1 1 1 1 1 1 0,  completion_mask 1 1 1 0
@@ -39,7 +39,7 @@ def count_word(text: str, word: str) -> int:
 
 
 def mentions_once(text: str, word: str) -> bool:
-    """The true rule of notebook 21: the text uses ``word`` exactly once (not at all, or twice or more, fails)."""
+    """The true rule of notebook 22: the text uses ``word`` exactly once (not at all, or twice or more, fails)."""
     return count_word(text, word) == 1
 
 

@@ -23,10 +23,10 @@ def artifacts() -> dict:
             "SmolLM2-135M-Instruct (GGUF -> safetensors)": models.smollm_path,
             "tiny CLIP (tokenizer trained on the shape captions)": models.tiny_clip_path} if tiny else {}),
         "fine-tuned sentiment classifier (notebook 10's recipe)": finetuned.sentiment_checkpoint,
-        "the fine-tuned classifier exported to ONNX (notebook 19, bench/onnx_inference.py)": deploy.exported_classifier,
+        "the fine-tuned classifier exported to ONNX (notebook 20, bench/onnx_inference.py)": deploy.exported_classifier,
         "causal LM trained on the course corpus (notebook 04's recipe)": finetuned.corpus_lm_path,
-        "corpus sentences embedded with the encoder (notebook 22's retriever)": traces.corpus_index_path,
-        "causal LM trained on tool-use traces (notebook 22)": traces.trace_lm_path,
+        "corpus sentences embedded with the encoder (notebook 23's retriever)": traces.corpus_index_path,
+        "causal LM trained on tool-use traces (notebook 23)": traces.trace_lm_path,
     }
 
 
