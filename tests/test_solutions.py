@@ -26,13 +26,17 @@ def source(cell):
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def sections(cells) -> dict[int, list[dict]]:
-    """Exercise number -> the cells after its generated `## Exercise k` cell, up to the next one."""
+def sections(cells) -> dict:
+    """Exercise number (or checked-exercise key, "q1") -> the cells after its generated `## Exercise k` (`## Your turn
+    q1: ...`) cell, up to the next one."""
     out, current = {}, None
     for cell in cells[2:]:
-        match = re.match(r"## Exercise (\d+)\s*\n", source(cell) + "\n") if cell["cell_type"] == "markdown" else None
+        text = source(cell) + "\n"
+        match = (
+            re.match(r"## (?:Exercise (\d+)\s*\n|Your turn (q\d+):)", text) if cell["cell_type"] == "markdown" else None
+        )
         if match:
-            current = int(match.group(1))
+            current = int(match.group(1)) if match.group(1) else match.group(2)
             out[current] = []
         elif current is None:
             raise AssertionError(f"cell {cell.get('id')} comes before the first exercise")
@@ -58,7 +62,13 @@ def test_every_exercise_has_a_solution_and_every_solution_an_exercise(lesson):
     path = ROOT / "solutions" / lesson.relative_to(ROOT)
     cells = json.loads(path.read_text())["cells"]
     parts = sections(cells)
-    assert sorted(parts) == list(range(1, len(items) + 1)), f"solutions for exercises {sorted(parts)}"
+    turns = [key for key, _, _ in solutions.checked(json.loads(lesson.read_text())["cells"])]
+    numbered = sorted(k for k in parts if isinstance(k, int))
+    assert numbered == list(range(1, len(items) + 1)), f"solutions for exercises {numbered}"
+    assert [k for k in parts if isinstance(k, str)] == turns, f"solutions for checked exercises: {turns}"
+    for key in turns:
+        code = "\n".join(source(c) for c in parts[key] if c["cell_type"] == "code")
+        assert re.search(rf"^assert check\.{key}\(", code, re.M), f"{key}: the solution asserts check.{key}(...)"
     for k, part in parts.items():
         code = "\n".join(source(c) for c in part if c["cell_type"] == "code")
         prose = "\n".join(source(c) for c in part if c["cell_type"] == "markdown")

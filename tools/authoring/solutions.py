@@ -1,5 +1,7 @@
-"""Worked solutions that never rot: one notebook per lesson, `solutions/weekN/NN_name.ipynb`, with a generated header
-and, for every exercise of the lesson, a generated `## Exercise k` cell quoting the exercise word for word.
+"""Worked solutions that never rot: one notebook per lesson, `solutions/weekN/NN_name.ipynb`, with a generated header,
+a generated `## Your turn qN` cell for every checked exercise of the lesson (a `### Your turn (qN): title` heading in
+the lesson, followed by its starter cell), and a generated `## Exercise k` cell quoting each of the lesson's closing
+exercises word for word.
 
 `tools/authoring/headers.py` keeps them in line (it calls `sync` here): a new lesson gets a solution skeleton; an
 exercise whose text changed, or an exercise added or removed, makes `python -m tools.authoring.headers --check` (and
@@ -24,6 +26,7 @@ SOLVED_WEEKS = (1, 2, 3, 4, 5, 6)
 
 EXERCISES = "## Exercises"
 _ITEM = re.compile(r"^(\d+)\.\s+(.*)$")
+_YOUR_TURN = re.compile(r"^### Your turn \((q\d+)\): (.+)$", re.M)
 _HEADING = re.compile(r"^## Exercise (\d+)\s*$", re.M)
 
 
@@ -47,6 +50,23 @@ def exercises(cells: list[dict]) -> list[str]:
         elif items and line.strip():
             items[-1].append(line.strip())
     return [" ".join(item) for item in items]
+
+
+def checked(cells: list[dict]) -> list[tuple[str, str, str]]:
+    """``(key, title, text)`` of every checked exercise in the lesson: a markdown cell with a heading
+    ``### Your turn (q1): the attention weights``, the text being the rest of that cell."""
+    found = []
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = _source(cell)
+        for match in _YOUR_TURN.finditer(text):
+            body = text[match.end() :].split("\n### ", 1)[0].strip()
+            found.append((match.group(1), match.group(2).strip(), body))
+    keys = [k for k, _, _ in found]
+    if keys != [f"q{i}" for i in range(1, len(keys) + 1)]:
+        raise ValueError(f"checked exercises {keys}; expected q1, q2, ... in order")
+    return found
 
 
 def solution_path(step: dict) -> str:
@@ -86,45 +106,53 @@ def exercise_cell(k: int, text: str) -> dict:
     return {"cell_type": "markdown", "id": f"ex{k}", "metadata": {}, "source": f"## Exercise {k}\n\n> {text}"}
 
 
-def skeleton(course: dict, step: dict, setup_source: str, items: list[str], metadata: dict) -> dict:
+def checked_cell(key: str, title: str, text: str) -> dict:
+    quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+    return {"cell_type": "markdown", "id": key, "metadata": {}, "source": f"## Your turn {key}: {title}\n\n{quoted}"}
+
+
+def todo_cell(cell_id: str) -> dict:
+    return {
+        "cell_type": "code",
+        "id": f"{cell_id}-todo",
+        "metadata": {},
+        "execution_count": None,
+        "outputs": [],
+        "source": "# TODO: solve and assert",
+    }
+
+
+def skeleton(course: dict, step: dict, setup_source: str, items: list[str], metadata: dict, turns=()) -> dict:
     cells = header_cells(course, step, setup_source)
+    for key, title, text in turns:
+        cells += [checked_cell(key, title, text), todo_cell(key)]
     for k, text in enumerate(items, start=1):
-        cells.append(exercise_cell(k, text))
-        cells.append(
-            {
-                "cell_type": "code",
-                "id": f"ex{k}-todo",
-                "metadata": {},
-                "execution_count": None,
-                "outputs": [],
-                "source": "# TODO: solve and assert",
-            }
-        )
+        cells += [exercise_cell(k, text), todo_cell(f"ex{k}")]
     return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
 
 
-def _synced(course: dict, step: dict, setup_source: str, items: list[str], nb: dict) -> dict:
-    """``nb`` with its generated cells rewritten: header, setup, and one `ex{k}` cell per exercise (a new exercise
-    gets a TODO cell after it; the cells of a removed one stay, so the test shows them as orphans)."""
+def _synced(course: dict, step: dict, setup_source: str, items: list[str], nb: dict, turns=()) -> dict:
+    """``nb`` with its generated cells rewritten: header, setup, one `qN` cell per checked exercise and one `ex{k}` cell
+    per closing exercise (a new one gets a TODO cell after it, checked exercises before the first closing exercise;
+    the cells of a removed one stay, so the test shows them as orphans)."""
     cells = [dict(c) for c in nb["cells"]]  # copies: the caller compares the result with ``nb``
     by_id = {c.get("id"): c for c in cells}
     body = [c for c in cells if c.get("id") not in ("header", "setup")]
+    first_exercise = next((i for i, c in enumerate(body) if str(c.get("id", "")).startswith("ex")), len(body))
+    new_turns = []
+    for key, title, text in turns:
+        wanted = checked_cell(key, title, text)
+        if key in by_id:
+            by_id[key]["source"] = wanted["source"]
+        else:
+            new_turns += [wanted, todo_cell(key)]
+    body = body[:first_exercise] + new_turns + body[first_exercise:]
     for k, text in enumerate(items, start=1):
         wanted = exercise_cell(k, text)
         if f"ex{k}" in by_id:
             by_id[f"ex{k}"]["source"] = wanted["source"]
         else:
-            body += [
-                wanted,
-                {
-                    "cell_type": "code",
-                    "id": f"ex{k}-todo",
-                    "metadata": {},
-                    "execution_count": None,
-                    "outputs": [],
-                    "source": "# TODO: solve and assert",
-                },
-            ]
+            body += [wanted, todo_cell(f"ex{k}")]
     return {**nb, "cells": header_cells(course, step, setup_source) + body, "metadata": {**nb.get("metadata", {})}}
 
 
@@ -138,16 +166,17 @@ def sync(root: Path, course: dict, setups: dict[str, str], dump, metadata: dict,
         lesson = root / step["path"]
         if step.get("planned") or not lesson.exists():
             continue
-        items = exercises(json.loads(lesson.read_text())["cells"])
+        lesson_cells = json.loads(lesson.read_text())["cells"]
+        items, turns = exercises(lesson_cells), checked(lesson_cells)
         path = root / solution_path(step)
         if not path.exists():
             drift.append(f"{solution_path(step)}: missing")
             if not check:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(dump(skeleton(course, step, setups[step["path"]], items, metadata)))
+                path.write_text(dump(skeleton(course, step, setups[step["path"]], items, metadata, turns)))
             continue
         nb = json.loads(path.read_text())
-        want = _synced(course, step, setups[step["path"]], items, nb)
+        want = _synced(course, step, setups[step["path"]], items, nb, turns)
         if [_source(c) for c in want["cells"]] != [_source(c) for c in nb["cells"]]:
             drift.append(f"{solution_path(step)}: header or exercise text differs from the lesson")
             if not check:
