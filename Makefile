@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi test-full test-min test-latest solutions course slides site headers lint lock clean
+.PHONY: setup lab test test-multi test-full test-min test-latest solutions course prose slides site headers lint lock clean
 
 # One setup for everything (tools/setup/install.py): the virtualenv, torch first at the locked version, then the exact
 # lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
@@ -106,6 +106,13 @@ slides: setup
 site: setup
 	@$(EXECUTED)
 	$(BIN)/python -m tools.build.website
+
+# The learner's view of the executed notebooks (tools/authoring/prose.py): every number the prose quotes is printed by
+# the run or held by its code, and no machinery (absolute paths, CI, the rehearsal) shows. make course first when
+# build/ holds no executed notebook.
+prose: setup
+	@$(EXECUTED)
+	$(BIN)/python -m tools.authoring.prose build
 
 headers: setup
 	$(BIN)/python -m tools.authoring.headers

@@ -257,12 +257,12 @@ def describe(role: str) -> str:
     if profile().name == "full":
         return f"{role}: {src} (" + ("stand-in from an offline cache" if rehearsal() else "Hugging Face Hub") + ")"
     if role == "causal_lm":
-        return f"{role}: tiny GPT-2 {TINY_GPT2}, byte-level BPE of at most {TINY_VOCAB_SIZE} tokens, built at {src}"
+        return f"{role}: tiny GPT-2 {TINY_GPT2}, byte-level BPE of at most {TINY_VOCAB_SIZE} tokens (built, cached)"
     if role == "clip":
-        return f"{role}: tiny CLIPModel {TINY_CLIP} (random init), BPE trained on the captions, built at {src}"
+        return f"{role}: tiny CLIPModel {TINY_CLIP} (random init), BPE trained on the captions (built, cached)"
     if role == "chat_lm":
-        return f"{role}: SmolLM2-135M-Instruct (pretrained, sha256 verified GGUF from {SMOLLM_WHEEL}) at {src}"
-    return f"{role}: all-MiniLM-L6-v2 (pretrained, sha256 verified) from {MINILM_WHEEL} at {src}"
+        return f"{role}: SmolLM2-135M-Instruct (pretrained; GGUF from the {SMOLLM_WHEEL} wheel, sha256 verified)"
+    return f"{role}: all-MiniLM-L6-v2 (pretrained; from the {MINILM_WHEEL} wheel, sha256 verified)"
 
 
 def load_encoder():

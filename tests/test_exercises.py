@@ -1,6 +1,6 @@
-"""Every checked exercise (shared/exercises/*): the reference passes; each catalogued mistake, written as code, gets
+"""Every checked exercise (shared/exercises/*): the reference passes; each cataloged mistake, written as code, gets
 its own diagnosis; the untouched starter reports "not attempted" without raising; a wrong type or a wrong shape gets a
-clear message; at least two catalogued mistakes each; every check runs in under two seconds. The checking layer
+clear message; at least two cataloged mistakes each; every check runs in under two seconds. The checking layer
 itself (shared/exercises/core.py) is tested on hand-made cases at the end."""
 
 import importlib
@@ -42,8 +42,8 @@ def test_the_reference_passes_quickly(module, exercise):
 
 
 @pytest.mark.parametrize(("module", "exercise"), ALL, ids=IDS)
-def test_each_catalogued_mistake_gets_its_own_diagnosis(module, exercise):
-    assert len(exercise.mistakes) >= 2, f"{module}.{exercise.key}: catalogue at least two mistakes learners make"
+def test_each_cataloged_mistake_gets_its_own_diagnosis(module, exercise):
+    assert len(exercise.mistakes) >= 2, f"{module}.{exercise.key}: catalog at least two mistakes learners make"
     for mistake in exercise.mistakes:
         result = exercise.check(mistake.wrong)
         assert result.status == WRONG and result.mistake == mistake.name, (mistake.name, result.message)

@@ -1,16 +1,16 @@
 """Checked exercises: a learner writes a function in a starter cell, then ``check.q1(fn)`` says, in one short message
 without a traceback, whether it is right, not attempted yet, or wrong and why.
 
-An ``Exercise`` holds the reference solution, seeded test cases, tiered hints and a catalogue of the mistakes learners
+An ``Exercise`` holds the reference solution, seeded test cases, tiered hints and a catalog of the mistakes learners
 really make, each written as code. ``check`` runs the learner's function on every case and compares it with the
-reference. When it differs, the answer is run against each catalogued mistake on the same cases: a match names the
+reference. When it differs, the answer is run against each cataloged mistake on the same cases: a match names the
 mistake and the line of thought behind it ("the weights are not scaled by 1/sqrt(d_k) ..."); no match says what
 differs and where (largest difference, position, shape and dtype). A starter left as it is (a body of ``...``, or
 ``raise NotImplementedError``) is reported as not attempted and never raises, so a lesson runs top to bottom as
 committed. ``hint.q1(2)`` gives the second hint; ``solution.q1()`` shows the reference.
 
 Nothing leaves the machine; each check takes well under two seconds on a CPU. Every exercise is tested
-(``tests/test_exercises.py``): the reference passes, each catalogued mistake gets its diagnosis, the starter reports
+(``tests/test_exercises.py``): the reference passes, each cataloged mistake gets its diagnosis, the starter reports
 "not attempted" and a wrong type or shape gets a clear message.
 """
 

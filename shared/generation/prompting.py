@@ -66,18 +66,20 @@ def _batches(model, tokenizer, prompts, batch_size: int):
     ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     shared = _common_prefix(ids)
     model.eval()
-    cache = model(input_ids=torch.tensor([ids[0][:shared]]), use_cache=True).past_key_values if shared else None
+    device = next(model.parameters()).device  # every input is made where the model is (run.place(model))
+    prefix = torch.tensor([ids[0][:shared]], device=device)
+    cache = model(input_ids=prefix, use_cache=True).past_key_values if shared else None
     for start in range(0, len(ids), batch_size):
         rest = [x[shared:] for x in ids[start : start + batch_size]]
         width = max(map(len, rest))
-        tokens = torch.tensor([[tokenizer.pad_token_id] * (width - len(r)) + r for r in rest])
-        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rest])
+        tokens = torch.tensor([[tokenizer.pad_token_id] * (width - len(r)) + r for r in rest], device=device)
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rest], device=device)
         positions = (shared + mask.cumsum(-1) - 1).clamp(min=shared)
         past = None
         if cache is not None:
             past = copy.deepcopy(cache)
             past.batch_repeat_interleave(len(rest))
-            mask = torch.cat([torch.ones(len(rest), shared, dtype=mask.dtype), mask], dim=1)
+            mask = torch.cat([torch.ones(len(rest), shared, dtype=mask.dtype, device=device), mask], dim=1)
         yield tokens, mask, positions, past
 
 

@@ -27,16 +27,45 @@ import sys
 
 if "google.colab" in sys.modules:
     import subprocess
+    import time
 
     import torch
 
     course = "{package} @ git+https://github.com/{repo}@{branch}"
     keep_torch = f"torch=={{torch.__version__}}"  # pip must never replace Colab's torch
+    began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", course, keep_torch], check=True)
+    print(f"installed the course package in {{time.perf_counter() - began:.0f}} s")
 
 from shared.course import start
 
-run = start(models={models}, data={data})"""
+{start}"""
+
+
+def start_call(step: dict) -> str:
+    """``run = start(...)`` for a step: its models, data and ``[step.config]`` (each value ``[tiny, full]``), laid
+    out as ruff format would."""
+    args = [f"models={json.dumps(step.get('models', []))}", f"data={json.dumps(step.get('data', []))}"]
+    config = step.get("config", {})
+    for name, value in config.items():
+        if not (isinstance(value, list) and len(value) == 2):
+            raise ValueError(f"{step['path']}: config {name} = {value!r}; expected [tiny value, full value]")
+    if config:
+        items = [f"{json.dumps(k)}: ({_py(v[0])}, {_py(v[1])})" for k, v in config.items()]
+        args.append("config={" + ", ".join(items) + "}")
+    line = f"run = start({', '.join(args)})"
+    if len(line) <= 120:
+        return line
+    inner = [f"    {a}," for a in args]
+    if config and len(inner[-1]) > 120:
+        inner[-1:] = ["    config={", *[f"        {i}," for i in items], "    },"]
+    return "\n".join(["run = start(", *inner, ")"])
+
+
+def _py(value) -> str:
+    """A config value as Python source: numbers as written in course.toml, strings quoted."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
 
 KERNEL = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -89,8 +118,7 @@ def header_cells(course: dict, step: dict) -> list[dict]:
         package=meta["package"],
         repo=meta["repo"],
         branch=meta["branch"],
-        models=json.dumps(step.get("models", [])),
-        data=json.dumps(step.get("data", [])),
+        start=start_call(step),
     )
     return [
         {"cell_type": "markdown", "id": "header", "metadata": {}, "source": "\n".join(lines)},

@@ -3,13 +3,20 @@
     python -m tools.build.run_course --out build [--jobs 2] [week1 week3/10_finetune_bert_sentiment.ipynb ...]
 
 Instructors use it to preview a lecture; CI uploads the executed notebooks as artifacts. The "result" column is
-the last line a notebook printed that starts with ``RESULT:``. In the full-profile rehearsal (``make test-full``)
-it also counts the learned-result asserts each notebook relaxed (``run.learned``), and lists them at the end.
+the last line a notebook printed that starts with ``RESULT:``; "peak MB" is the kernel's peak resident memory, and a
+notebook above ``--max-rss-mb`` (3 GB: a learner's 8 GB laptop runs the course) fails.
+
+In the full-profile rehearsal (``make test-full``, ``COURSE_REHEARSAL=1``) the stand-in checkpoints have random
+weights, so a result a lesson learned cannot hold there. A cell whose asserts check a learned result carries the tag
+``learned`` (cell metadata, invisible to a learner); in the rehearsal only, its asserts are run as checks that print
+a ``REHEARSAL: relaxed`` line instead of failing. Those lines are counted per notebook and listed at the end. The
+notebook a learner reads has plain asserts.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import multiprocessing
 import os
 import sys
@@ -51,7 +58,28 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-RELAXED = "REHEARSAL: relaxed a learned-result assert"  # printed by shared.course.Run.learned
+RELAXED = "REHEARSAL: relaxed a learned-result assert"
+LEARNED = "learned"  # the tag of a cell whose asserts check a learned result
+MAX_RSS_MB = 3072
+
+
+def rehearsing() -> bool:
+    return os.environ.get("COURSE_REHEARSAL", "").strip().lower() in ("1", "true", "yes")
+
+
+class _Relax(ast.NodeTransformer):
+    def visit_Assert(self, node: ast.Assert):
+        message = node.msg or ast.Constant("")
+        report = ast.parse(f"print({RELAXED!r} + ' (stand-in weights): ' + str(_))").body[0]
+        report.value.args[0].right.args[0] = message
+        return ast.copy_location(ast.If(test=ast.UnaryOp(ast.Not(), node.test), body=[report], orelse=[]), node)
+
+
+def relaxed(source: str) -> str:
+    """A learned-result cell's code for the rehearsal: each ``assert test, message`` becomes ``if not test:
+    print(RELAXED ... message)``."""
+    tree = _Relax().visit(ast.parse(source))
+    return ast.unparse(ast.fix_missing_locations(tree))
 
 
 def printed(nb) -> list[str]:
@@ -77,7 +105,14 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[float, float | Non
         pid = client.km.provisioner.process.pid if client.km.provisioner else None
         try:
             for index, cell in enumerate(nb.cells):
-                client.execute_cell(cell, index)
+                if rehearsing() and LEARNED in cell.get("metadata", {}).get("tags", []):
+                    original, cell.source = cell.source, relaxed(cell.source)
+                    try:
+                        client.execute_cell(cell, index)
+                    finally:
+                        cell.source = original
+                else:
+                    client.execute_cell(cell, index)
         except CellExecutionError as err:
             ok = False
             print(f"\n{path.relative_to(ROOT)} failed:\n{str(err)[-1500:]}", file=sys.stderr)
@@ -103,6 +138,8 @@ def main() -> int:
     parser.add_argument("--out", default="build", help="folder for executed notebooks (default: build)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: 600)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at a time, one kernel each (default: 1)")
+    parser.add_argument("--max-rss-mb", type=int, default=MAX_RSS_MB,
+                        help=f"fail a notebook whose kernel's peak memory is above this (default: {MAX_RSS_MB})")
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error(f"--jobs {args.jobs}: expected a positive number of parallel kernels")
@@ -118,14 +155,17 @@ def main() -> int:
         print(f"{name:<{width}}  {seconds:7.1f}  {peak or 0:7.0f}  {result}")
     print(f"{'total':<{width}}  {time.perf_counter() - total:7.1f}")
     relaxed = [(r[0], r[5]) for r in rows if r[5]]
-    if os.environ.get("COURSE_REHEARSAL") in ("1", "true", "yes"):
+    if rehearsing():
         print(f"rehearsal: {sum(n for _, n in relaxed)} learned-result assert(s) relaxed for stand-in weights"
               + (": " + ", ".join(f"{name} ({n})" for name, n in relaxed) if relaxed else ""))
     print(f"executed notebooks (with outputs) are in {out_dir}/")
+    heavy = [f"{r[0]} ({r[2]:.0f} MB)" for r in rows if r[2] and r[2] > args.max_rss_mb]
+    if heavy:
+        print(f"FAILED: peak memory above {args.max_rss_mb} MB: {', '.join(heavy)}")
     failed = [r[0] for r in rows if not r[4]]
     if failed:
         print(f"FAILED: {', '.join(failed)}")
-    return 1 if failed else 0
+    return 1 if failed or heavy else 0
 
 
 if __name__ == "__main__":
