@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,11 +36,13 @@ def recipe_key(*parts) -> str:
     return digest.hexdigest()[:12]
 
 
-def cached(name: str, key: str, build: Callable[[Path], None], done: str = "DONE") -> Path:
+def cached(name: str, key: str, build: Callable[[Path], None], done: str = "DONE", what: str | None = None) -> Path:
     """The folder ``<cache>/<name>-<key>``, made by ``build(folder)`` the first time (under a lock).
 
     ``build`` writes into the folder it is given; the folder counts as made only once ``build`` returns (a marker
-    file ``done`` is written then), so an interrupted build is redone next time.
+    file ``done`` is written then), so an interrupted build is redone next time. A build says what it makes (``what``,
+    default the name) and, when done, how long it took, so a learner on a fresh machine (a new Colab runtime) sees
+    where the minutes go; later runs find the folder and print nothing.
     """
     if not name or "/" in name:
         raise ValueError(f"name={name!r}; expected a plain folder name")
@@ -53,10 +56,13 @@ def cached(name: str, key: str, build: Callable[[Path], None], done: str = "DONE
         if not (target / done).is_file():
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
+            print(f"building {what or name} (once on this machine, then cached) ...", flush=True)
+            began = time.perf_counter()
             try:
                 build(target)
             except BaseException:
                 shutil.rmtree(target, ignore_errors=True)
                 raise
             (target / done).write_text(key)
+            print(f"built {what or name} in {time.perf_counter() - began:.0f} s", flush=True)
     return target

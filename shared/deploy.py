@@ -193,7 +193,7 @@ def exported_classifier() -> Path:
 
     checkpoint = sentiment_checkpoint()
     key = recipe_key(str(checkpoint), checkpoint.stat().st_mtime_ns, torch.__version__, transformers.__version__)
-    return cached("sentiment-onnx", key, _export_classifier) / "model.onnx"
+    return cached("sentiment-onnx", key, _export_classifier, what="the classifier in ONNX") / "model.onnx"
 
 
 def _export_classifier(folder: Path) -> None:

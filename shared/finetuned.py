@@ -75,7 +75,10 @@ def sentiment_checkpoint() -> Path:
         code,
         *_data_identity(),
     )
-    return cached("sentiment-classifier", key, lambda folder: _fine_tune(folder, recipe)) / "best.ckpt"
+    return (
+        cached("sentiment-classifier", key, lambda folder: _fine_tune(folder, recipe), what="the fine-tuned classifier")
+        / "best.ckpt"
+    )
 
 
 def load_sentiment_classifier():
@@ -156,7 +159,7 @@ def corpus_lm_path() -> Path:
         pytorch_lightning.__version__,
         corpus_path().read_bytes(),
     )
-    return cached("corpus-lm", key, lambda folder: _train_corpus_lm(folder, recipe))
+    return cached("corpus-lm", key, lambda folder: _train_corpus_lm(folder, recipe), what="the corpus LM")
 
 
 def load_corpus_lm():

@@ -124,7 +124,12 @@ def smollm_path() -> Path:
     """The tiny profile's chat model as a plain model folder, converted once from the wheel's GGUF and cached."""
     import transformers
 
-    return cached("smollm2-135m-instruct", recipe_key(SMOLLM_SHA256, transformers.__version__), _convert_smollm)
+    return cached(
+        "smollm2-135m-instruct",
+        recipe_key(SMOLLM_SHA256, transformers.__version__),
+        _convert_smollm,
+        what="SmolLM2-135M-Instruct from GGUF",
+    )
 
 
 def _build_tiny_gpt2(target: Path) -> None:
@@ -164,7 +169,7 @@ def tiny_gpt2_path() -> Path:
     key = recipe_key(
         corpus_path().read_bytes(), TINY_GPT2, TINY_VOCAB_SIZE, "GPT2TokenizerFast", transformers.__version__
     )
-    return cached("tiny-gpt2", key, lambda target: _build_tiny_gpt2(target))
+    return cached("tiny-gpt2", key, lambda target: _build_tiny_gpt2(target), what="the tiny GPT-2")
 
 
 def caption_tokenizer(texts):
@@ -239,7 +244,7 @@ def tiny_clip_path() -> Path:
     from shared.multimodal.shapes import all_captions
 
     key = recipe_key(all_captions(), TINY_CLIP, "CLIPTokenizer", transformers.__version__)
-    return cached("tiny-clip", key, lambda target: _build_tiny_clip(target))
+    return cached("tiny-clip", key, lambda target: _build_tiny_clip(target), what="the tiny CLIP")
 
 
 def source(role: str) -> str:

@@ -54,6 +54,8 @@ def test_two_processes_build_once(tmp_path):
         print(cache.cached("slow", "k", build))
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
-    assert all(p.returncode == 0 for p in procs) and outs[0] == outs[1] == str(tmp_path / "slow-k")
+    outs = [p.communicate(timeout=60)[0].strip().splitlines() for p in procs]
+    assert all(p.returncode == 0 for p in procs) and outs[0][-1] == outs[1][-1] == str(tmp_path / "slow-k")
+    said = sorted(len(out) for out in outs)  # the builder says what it builds and how long it took; the other waits
+    assert said == [1, 3] and any(out[0].startswith("building slow") for out in outs), outs
     assert (tmp_path / "builds.log").read_text() == "built\n"

@@ -307,7 +307,7 @@ def trace_lm_path() -> Path:
         transformers.__version__,
         pytorch_lightning.__version__,
     )
-    return cached("trace-lm", key, lambda folder: _train_trace_lm(folder, recipe))
+    return cached("trace-lm", key, lambda folder: _train_trace_lm(folder, recipe), what="the tool-use trace LM")
 
 
 def load_trace_lm():
@@ -370,7 +370,7 @@ def corpus_index_path() -> Path:
         sentences,
         transformers.__version__,
     )
-    return cached("corpus-index", key, build)
+    return cached("corpus-index", key, build, what="the embeddings of the corpus sentences")
 
 
 def corpus_index() -> tuple[list[str], torch.Tensor]:
