@@ -1,11 +1,12 @@
-# Two commands for learners and CI:  make lab  |  make test.
+# Two commands for learners and CI:  make lab  |  make test.  Without make (Windows): python -m tools lab | test,
+# which is what these two targets run (tools/__main__.py: one code path for both).
 # Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make test-min / test-latest
 # (the version bounds), make solutions (the worked solutions), make course (instructors), make slides (lecture
 # decks) and make site (the course website), both from make course's executed notebooks, make lock.
+# Those are for maintainers and CI on Linux (and macOS): they use the shell (mktemp, rm, env).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.course-installed
 NOTEBOOKS := week1 week2 week3 week4 week5 week6
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # uv installs no bytecode; let Python cache what it imports (some images set PYTHONDONTWRITEBYTECODE=1, which
@@ -14,32 +15,29 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup lab test test-multi test-full test-min test-latest solutions course slides site headers lint lock clean
 
-# One setup for everything (tools/setup/install.py): the virtualenv, torch first at the locked version, then the exact
-# lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
-# when it is on PATH or can be bootstrapped with pip; INSTALLER=pip forces the pip route.
+# One setup for everything (python -m tools setup -> tools/setup/install.py): the virtualenv, torch first at the
+# locked version, then the exact lock with --no-deps (nothing can resolve to a newer torch), then this package,
+# editable; skipped while $(VENV) is newer than requirements.lock, pyproject.toml and the installer. uv does it in
+# seconds when it is on PATH or can be bootstrapped with pip; INSTALLER=pip forces the pip route.
 INSTALLER ?= auto
-$(STAMP): requirements.lock pyproject.toml tools/setup/install.py
-	$(PYTHON) -m tools.setup.install --venv $(VENV) --installer $(INSTALLER) --torch-args "$(TORCH_PIP_ARGS)"
-	$(BIN)/python -c "import importlib.metadata as m, shared; print('installed: torch', m.version('torch'))"
-	touch $(STAMP)
-
-setup: $(STAMP)
+SETUP_ARGS = --venv $(VENV) --installer $(INSTALLER) --torch-args "$(TORCH_PIP_ARGS)"
+setup:
+	$(PYTHON) -m tools setup $(SETUP_ARGS)
 
 # JupyterLab on the course (tools/setup/lab.py): registers the kernel, passes --allow-root only when you are root, and
 # Jupyter prints the URL to open. Extra arguments: make lab LAB_ARGS="--no-browser --port 8899"
-lab: setup
-	$(BIN)/python -m tools.setup.lab $(LAB_ARGS)
+lab:
+	$(PYTHON) -m tools lab $(SETUP_ARGS) $(LAB_ARGS)
 
 # Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker,
 # one torch thread each so the two never fight over the cores). Tiny profile unless you ask for another:
 # make test TEST_PROFILE=full. COURSE_HEADLESS=1: no progress bars, whatever CI says. tools/build/prebuild.py first
 # builds, once, what several notebooks share (a fine-tuned classifier, converted checkpoints: shared.cache).
+# The same options as tools/__main__.py's PYTEST_NB, which make test runs.
 TEST_PROFILE ?= tiny
 PYTEST_NB := -p no:cacheprovider --nbval-lax --nbval-cell-timeout=300 --timeout=900
-test: setup
-	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python -m tools.build.prebuild
-	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
-	    --dist loadfile $(PYTEST_NB) tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
+test:
+	$(PYTHON) -m tools test $(SETUP_ARGS) --profile $(TEST_PROFILE)
 
 # The worked solutions (solutions/weekN/, tools/authoring/solutions.py) of the weeks in SOLVED_WEEKS, executed like the
 # notebooks in make test (tiny profile unless you ask for another, headless, 2 workers, one torch thread each) but

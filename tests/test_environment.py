@@ -54,9 +54,12 @@ def test_environment_yml_has_every_direct_dependency():
 
 
 def test_every_entry_point_installs_through_the_one_installer():
-    """Makefile, CI and README all go through tools/setup/install.py (its own tests check torch-first, --no-deps)."""
+    """Makefile, CI and README all go through tools/setup/install.py (its own tests check torch-first, --no-deps),
+    the Makefile by way of python -m tools (tools/__main__.py), which learners without make run themselves."""
     make = (ROOT / "Makefile").read_text()
-    assert "-m tools.setup.install --venv $(VENV) --installer $(INSTALLER)" in make
+    assert "SETUP_ARGS = --venv $(VENV) --installer $(INSTALLER)" in make
+    assert "$(PYTHON) -m tools setup $(SETUP_ARGS)" in make
+    assert "install.main([" in (ROOT / "tools" / "__main__.py").read_text()
     assert "pip install" not in make, "install steps belong in tools/setup/install.py"
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
