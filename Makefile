@@ -113,10 +113,12 @@ lint: setup
 
 # Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose). The CUDA
 # runtime wheels a GPU build of torch pulls in (nvidia-*, triton) are left out: the lock is for CPU CI; so is
-# uv, the installer.
+# uv, the installer. Lines with an environment marker (`name==X ; sys_platform == "win32"`: what Windows or macOS
+# needs besides the Linux set) are kept as they are.
 lock: setup
-	{ grep '^#' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' \
-	    | grep -vE '^(nvidia-|triton==|uv==)' | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' | LC_ALL=C sort -f; } > requirements.lock.new
+	{ grep '^#' requirements.lock; { grep -v '^#' requirements.lock | grep ' ; '; \
+	    $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' | grep -vE '^(nvidia-|triton==|uv==)' \
+	    | sed -E 's/^(torch==[0-9.]+)\+.*/\1/'; } | LC_ALL=C sort -f; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:
