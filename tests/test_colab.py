@@ -2,6 +2,7 @@
 the course's lower bound. The cell's real pip command line runs (pip's own resolver, --dry-run) against fake
 installed packages and a folder of fake wheels: offline, and in seconds. README, Supported versions, says the same."""
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -12,23 +13,21 @@ from pathlib import Path
 import pytest
 
 from tools.authoring import headers
-from tools.setup import bounds
+from tools.setup import bounds, install
 
 TORCH_ON_COLAB = "2.6.0+cu124"  # any version: the cell pins whatever torch the runtime has
 
 
 def setup_pip_argv(monkeypatch, torch_version: str = TORCH_ON_COLAB) -> list[str]:
     """Run the generated setup cell's Colab branch with a fake ``google.colab`` and capture its pip command."""
-    course = headers.load_course()
-    code = headers.header_cells(course, course["step"][0])[1]["source"]
-    colab_part = code.split("from shared.course import start")[0]
+    colab_part = headers.colab_branch()
     calls = []
-    import torch
+    version = importlib.metadata.version
 
     with monkeypatch.context() as patch:  # undone on leaving: the simulation below runs the real pip
         patch.setitem(sys.modules, "google.colab", object())
         patch.setattr(subprocess, "run", lambda argv, **kw: calls.append((argv, kw)))
-        patch.setattr(torch, "__version__", torch_version)
+        patch.setattr(importlib.metadata, "version", lambda name: torch_version if name == "torch" else version(name))
         exec(compile(colab_part, "setup-cell", "exec"), {})
     assert len(calls) == 1 and calls[0][1].get("check") is True, calls
     return calls[0][0]
@@ -119,8 +118,8 @@ def simulate(runtime_dir: Path, name: str, state: str, monkeypatch, extra_wheels
     pip_args = ["transformers-lightning-course" if a.startswith("transformers-lightning-course @") else a
                 for a in pip_args]
     report = case / "report.json"
-    env = {"PYTHONPATH": str(site), "PIP_CONFIG_FILE": "/dev/null", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    out = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+    env = {"PYTHONPATH": str(site), "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    out = subprocess.run([sys.executable, "-m", "pip", "--python", install.venv_python(venv), "install",
                           "--dry-run", "--no-index", "--find-links", str(wheels), "--report", str(report), *pip_args],
                          capture_output=True, text=True, timeout=300, env={**_base_env(), **env})
     assert out.returncode == 0, out.stderr[-2000:]
