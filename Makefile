@@ -1,9 +1,9 @@
 # Two commands for learners and CI:  make lab  |  make test.  Without make (Windows): python -m tools lab | test,
 # which is what these two targets run (tools/__main__.py: one code path for both).
 # Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make test-min / test-latest
-# (the version bounds), make solutions (the worked solutions), make course (instructors), make slides (lecture
-# decks) and make site (the course website), both from make course's executed notebooks, make lock.
-# Those are for maintainers and CI on Linux (and macOS): they use the shell (mktemp, rm, env).
+# (the version bounds), make test-colab (Colab's runtime), make solutions (the worked solutions), make course
+# (instructors), make slides (lecture decks) and make site (the course website), both from make course's executed
+# notebooks, make lock. Those are for maintainers and CI on Linux (and macOS): they use the shell (mktemp, rm, env).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -13,7 +13,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi test-full test-min test-latest solutions course slides site headers lint lock clean
+.PHONY: setup lab test test-multi test-full test-min test-latest test-colab solutions course slides site headers lint \
+        lock clean
 
 # One setup for everything (python -m tools setup -> tools/setup/install.py): the virtualenv, torch first at the
 # locked version, then the exact lock with --no-deps (nothing can resolve to a newer torch), then this package,
@@ -75,10 +76,23 @@ test-full: setup
 # in both. Then the unit tests and week 1 in it. The venv is rebuilt on every call (uv: about 10 s), since what
 # "newest" means changes by itself. make test's own route (.venv, the exact lock) is untouched.
 ROUTE_TESTS := tests week1
+route_tests = COURSE_HEADLESS=1 COURSE_PROFILE=tiny OMP_NUM_THREADS=1 $(1)/bin/python -m pytest -q -n 2 \
+	--dist loadfile $(PYTEST_NB) $(ROUTE_TESTS)
 test-min test-latest: test-%:
 	$(PYTHON) -m tools.setup.bounds --route $* --venv .venv-$* --torch-args "$(TORCH_PIP_ARGS)"
-	COURSE_HEADLESS=1 COURSE_PROFILE=tiny OMP_NUM_THREADS=1 .venv-$*/bin/python -m pytest -q -n 2 --dist loadfile \
-	    $(PYTEST_NB) $(ROUTE_TESTS)
+	$(call route_tests,.venv-$*)
+
+# Colab's runtime (tools/setup/colab.py, README "Supported versions"): a fresh .venv-colab on Colab's Python (3.13)
+# with Colab's versions, from the snapshot in tools/setup/colab/, of every package the course touches, torch at
+# Colab's version (the build your index serves: PyPI's brings CUDA runtime wheels, GBs; CI takes the CPU index);
+# then the notebooks' own Colab set-up cell, its pip command pointed at this checkout instead of GitHub (what it
+# changed, and that torch stayed: .venv-colab/colab-changes.txt); then what the tests need and Colab lacks (pytest
+# plugins, JupyterLab, the tiny profile's weight wheels); then the unit tests and week 1. COLAB_PYTHON: the
+# interpreter, a path or a version (default 3.13: this Python, python3.13 on PATH, or pyenv's).
+COLAB_PYTHON ?= 3.13
+test-colab:
+	$(PYTHON) -m tools.setup.colab --venv .venv-colab --python $(COLAB_PYTHON) --torch-args "$(TORCH_PIP_ARGS)"
+	$(call route_tests,.venv-colab)
 
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup
@@ -122,4 +136,4 @@ lock: setup
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf build runs .venv-min .venv-latest week*/runs .pytest_cache
+	rm -rf build runs .venv-min .venv-latest .venv-colab week*/runs .pytest_cache
