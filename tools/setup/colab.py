@@ -100,8 +100,8 @@ def runtime_pins(colab: dict[str, tuple[str, str]], reqs: dict[str, list[str]]) 
     return [f"{colab[n][0]}=={public(colab[n][1])}" for n in touched(reqs) if n in colab]
 
 
-# The CUDA runtime a build of torch brings: the snapshot's match Colab's build (cu128); the route's torch build
-# (PyPI's default, a CPU one) brings its own, so these are left to it.
+# The CUDA runtime a build of torch brings: the snapshot's match Colab's build (cu128); the route's build (PyPI's
+# default for 2.11.0 is a CUDA 13 one, PyTorch's CPU index has none) brings its own, so these are left to it.
 CUDA_RUNTIME = re.compile(r"^(nvidia-|cuda-|triton$)")
 
 
