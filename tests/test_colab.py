@@ -57,7 +57,7 @@ def test_every_dependency_of_the_package_has_a_lower_bound_and_no_upper_bound():
         assert op == ">=", f"{req}: the course declares lower bounds only, so Colab keeps what it has"
 
 
-# --- pip's behaviour, offline -------------------------------------------------------------------------------------
+# --- pip's behavior, offline -------------------------------------------------------------------------------------
 
 
 def below(version: str) -> str:
@@ -104,9 +104,9 @@ def runtime_dir(tmp_path_factory):
 
 
 def simulate(runtime_dir: Path, name: str, state: str, monkeypatch, extra_wheels=()) -> dict[str, str]:
-    """What the cell's pip command would install (``{normalised name: version}``), with every dependency ``state``."""
+    """What the cell's pip command would install (``{normalized name: version}``), with every dependency ``state``."""
     reqs = bounds.requirements(extras=())["dependencies"]
-    lowers = {bounds.normalise(n): v for n, _, v in map(bounds.parse, reqs) if bounds.normalise(n) != "torch"}
+    lowers = {bounds.normalize(n): v for n, _, v in map(bounds.parse, reqs) if bounds.normalize(n) != "torch"}
     case = runtime_dir / name
     wheels, venv = case / "wheels", runtime_dir / "venv"
     wheels.mkdir(parents=True)
@@ -151,7 +151,7 @@ def simulate(runtime_dir: Path, name: str, state: str, monkeypatch, extra_wheels
     )
     assert out.returncode == 0, out.stderr[-2000:]
     items = json.loads(report.read_text())["install"]
-    return {bounds.normalise(i["metadata"]["name"]): i["metadata"]["version"] for i in items}
+    return {bounds.normalize(i["metadata"]["name"]): i["metadata"]["version"] for i in items}
 
 
 def _base_env() -> dict[str, str]:
@@ -162,7 +162,7 @@ def _base_env() -> dict[str, str]:
 @pytest.mark.parametrize("state", ["missing", "below", "at", "above"])
 def test_what_the_cell_installs(runtime_dir, state, monkeypatch):
     reqs = bounds.requirements(extras=())["dependencies"]
-    lowers = {bounds.normalise(n): v for n, _, v in map(bounds.parse, reqs) if bounds.normalise(n) != "torch"}
+    lowers = {bounds.normalize(n): v for n, _, v in map(bounds.parse, reqs) if bounds.normalize(n) != "torch"}
     installs = simulate(runtime_dir, state, state, monkeypatch)
     assert installs.pop("transformers-lightning-course") == "0.1.0"
     assert "torch" not in installs, "the cell must never replace the runtime's torch"

@@ -50,7 +50,7 @@ def test_freeze_lines_direct_references_and_build_labels():
 def test_the_route_pins_colabs_version_of_what_the_course_touches():
     reqs, snap = bounds.requirements(), colab.snapshot()
     pins = dict(p.split("==") for p in colab.runtime_pins(snap, reqs))
-    names = {bounds.normalise(n) for n in pins}
+    names = {bounds.normalize(n) for n in pins}
     assert {
         "transformers",
         "datasets",
@@ -70,7 +70,7 @@ def test_the_route_pins_colabs_version_of_what_the_course_touches():
         "torch",
     } <= names
     for name, version in pins.items():
-        assert colab.public(snap[bounds.normalise(name)][1]) == version
+        assert colab.public(snap[bounds.normalize(name)][1]) == version
     assert not names & set(bounds.WEIGHT_WHEELS) and not any(colab.CUDA_RUNTIME.match(n) for n in names)
 
 

