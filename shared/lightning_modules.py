@@ -7,6 +7,15 @@ import torch
 import torch.nn.functional as F
 
 
+def to_model_device(model: torch.nn.Module, batch):
+    """``batch`` (a dict of tensors, such as a tokenizer's output) with every tensor on the device of ``model``'s
+    parameters, for a direct call ``model(**batch)`` after ``run.place(model)``."""
+    if not hasattr(batch, "items"):
+        raise ValueError(f"expected a dict of tensors (a tokenizer's output, a batch); got {type(batch).__name__}")
+    device = next(model.parameters()).device
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Average the token vectors of each sequence, ignoring padding: (B, L, D), (B, L) -> (B, D)."""
     if hidden.dim() != 3 or attention_mask.shape != hidden.shape[:2]:
@@ -49,16 +58,18 @@ class CausalLMModule(pl.LightningModule):
         self.lr, self.weight_decay = lr, weight_decay
         self.generation: dict = {"max_new_tokens": 30, "do_sample": False}
 
-    def _loss(self, batch):
+    def loss(self, batch):
+        """The next-token loss of a batch: the model's own cross-entropy, which shifts ``labels`` by one position
+        and skips the label -100."""
         return self.model(input_ids=batch["input_ids"], labels=batch["labels"]).loss
 
     def training_step(self, batch, batch_idx):
-        loss = self._loss(batch)
+        loss = self.loss(batch)
         self.log("train_loss", loss, prog_bar=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
-        self.log("val_loss", self._loss(batch), prog_bar=True, sync_dist=True)  # averaged over DDP ranks
+        self.log("val_loss", self.loss(batch), prog_bar=True, sync_dist=True)  # averaged over DDP ranks
 
     def predict_step(self, batch, batch_idx):
         ids = self.model.generate(**batch, pad_token_id=self.tokenizer.pad_token_id, **self.generation)

@@ -180,11 +180,23 @@ def gpu_info() -> tuple[str, tuple[int, int]] | None:
     return name, tuple(int(v) for v in capability.split())
 
 
+def precision_for(accelerator: str, capability: tuple[int, int] | None = None) -> str:
+    """The course's precision rule: ``32-true`` on a CPU or Apple's MPS; on a CUDA GPU ``bf16-mixed`` from compute
+    capability 8.0 (Ampere) on, else ``16-mixed`` (fp16 with a loss scaler: Colab's T4 is 7.5).
+    (torch.cuda.is_bf16_supported() also counts slow emulation, so it says yes on a T4.)"""
+    if accelerator in ("cpu", "mps"):
+        return "32-true"
+    if accelerator not in ("gpu", "cuda") or capability is None:
+        raise ValueError(
+            f"accelerator={accelerator!r}, capability={capability!r}; expected 'cpu' or 'mps', or 'gpu' with a "
+            "compute capability such as (7, 5)"
+        )
+    return "bf16-mixed" if tuple(capability) >= (8, 0) else "16-mixed"
+
+
 def _cuda_precision() -> str:
-    # bf16 needs compute capability 8.0 (Ampere) or newer. Colab's T4 (7.5) gets fp16 mixed precision with a loss
-    # scaler. (torch.cuda.is_bf16_supported() also counts slow emulation, so it says yes on a T4.)
     info = gpu_info()
-    return "bf16-mixed" if info and info[1] >= (8, 0) else "16-mixed"
+    return precision_for("gpu", info[1] if info else (0, 0))
 
 
 def _detected() -> dict:
@@ -196,12 +208,12 @@ def _detected() -> dict:
     if n_cuda == 1:
         return dict(accelerator="gpu", devices=1, strategy="auto", precision=_cuda_precision())
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return dict(accelerator="mps", devices=1, strategy="auto", precision="32-true")
+        return _single("mps")
     return _single("cpu")
 
 
 def _single(accelerator: str) -> dict:
-    return dict(accelerator=accelerator, devices=1, strategy="auto", precision="32-true")
+    return dict(accelerator=accelerator, devices=1, strategy="auto", precision=precision_for(accelerator))
 
 
 def trainer_kwargs(**overrides) -> dict:

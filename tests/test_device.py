@@ -89,3 +89,23 @@ def test_run_device_follows_the_run_card():
     assert several.device == torch.device("cpu"), "with several GPUs the notebook's process must not touch CUDA"
     model = cpu.place(torch.nn.Dropout(0.5).train())
     assert not model.training
+
+
+def test_to_model_device_puts_a_batch_where_the_model_is():
+    """Lessons 02 and 04 call their models directly after run.place(model): the inputs (a tokenizer's output, a
+    batch of blocks) are made on the CPU and must reach the model on its device."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from shared.lightning_modules import CausalLMModule, to_model_device
+
+    model = strict(GPT2LMHeadModel(GPT2Config(vocab_size=50, n_positions=16, n_embd=16, n_layer=1, n_head=2)))
+    ids = torch.randint(0, 50, (2, 8))
+    batch = {"input_ids": ids, "labels": ids.clone(), "attention_mask": torch.ones(2, 8), "note": "kept"}
+    with pytest.raises(WrongDevice):
+        model(input_ids=ids)  # a batch made on the CPU, passed as it is
+    moved = to_model_device(model, batch)
+    assert moved["note"] == "kept" and {t.device.type for t in tensors(moved)} == {"meta"}
+    calls_on_its_device(lambda: model(**moved))
+    calls_on_its_device(lambda: CausalLMModule(model, tokenizer=None).loss(moved))
+    with pytest.raises(ValueError, match="dict of tensors"):
+        to_model_device(model, ids)

@@ -218,3 +218,11 @@ def test_several_devices_choose_ddp_by_themselves(monkeypatch, notebook, strateg
     assert runtime.trainer_kwargs() == dict(accelerator="cpu", devices=2, strategy=strategy, precision="32-true")
     assert runtime.trainer_kwargs(devices=1)["strategy"] == "auto"
     assert runtime.trainer_kwargs(strategy="ddp_spawn")["strategy"] == "ddp_spawn"
+
+
+def test_the_precision_rule():
+    assert runtime.precision_for("cpu") == runtime.precision_for("mps") == "32-true"
+    assert runtime.precision_for("gpu", (7, 5)) == "16-mixed"  # Colab's T4: no fast bf16
+    assert runtime.precision_for("gpu", (8, 0)) == runtime.precision_for("cuda", (9, 0)) == "bf16-mixed"
+    with pytest.raises(ValueError, match="compute capability"):
+        runtime.precision_for("gpu")
