@@ -89,3 +89,24 @@ def test_run_device_follows_the_run_card():
     assert several.device == torch.device("cpu"), "with several GPUs the notebook's process must not touch CUDA"
     model = cpu.place(torch.nn.Dropout(0.5).train())
     assert not model.training
+
+
+def test_llama_helpers_make_inputs_on_the_models_device():
+    from shared import llama
+
+    settings = llama.Settings(
+        vocab_size=11,
+        dim=8,
+        n_layers=1,
+        n_heads=2,
+        n_kv_heads=1,
+        head_dim=4,
+        ffn_dim=12,
+        rope_theta=100.0,
+        norm_eps=1e-6,
+        tied=True,
+    )
+    model = strict(llama.Llama(settings))
+    calls_on_its_device(lambda: llama.generate(model, [1, 2, 3], max_new_tokens=2))
+    calls_on_its_device(lambda: llama.generate(model, [1, 2, 3], max_new_tokens=2, cache=llama.KVCache()))
+    calls_on_its_device(lambda: llama.token_losses(model, [[1, 2, 3], [4, 5, 6]]))
