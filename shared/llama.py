@@ -13,7 +13,7 @@ pieces swapped for newer ones, each here and checked against ``transformers`` (t
 
 ``Llama`` stacks pre-norm ``Block`` s between a token embedding and an output layer that shares its weights. It is
 driven by a checkpoint's ``config.json`` (``read_config``) and filled from its ``*.safetensors`` through an explicit
-``name_map`` (``load_weights``: a clear error for a missing, unused or mis-shaped tensor). ``KVCache`` keeps the
+``name_map`` (``load_weights``: a clear error for a missing, unused or wrongly shaped tensor). ``KVCache`` keeps the
 keys and values of the positions seen so far, so ``generate`` computes each new token's position only.
 
 Shapes: B = batch, L = positions in this call, H = query heads, Hkv = key/value heads, Dh = head size.

@@ -94,18 +94,7 @@ def test_run_device_follows_the_run_card():
 def test_llama_helpers_make_inputs_on_the_models_device():
     from shared import llama
 
-    settings = llama.Settings(
-        vocab_size=11,
-        dim=8,
-        n_layers=1,
-        n_heads=2,
-        n_kv_heads=1,
-        head_dim=4,
-        ffn_dim=12,
-        rope_theta=100.0,
-        norm_eps=1e-6,
-        tied=True,
-    )
+    settings = llama.Settings(11, 8, 1, 2, 1, 4, 12, 100.0, 1e-6, tied=True)  # a one-block model
     model = strict(llama.Llama(settings))
     calls_on_its_device(lambda: llama.generate(model, [1, 2, 3], max_new_tokens=2))
     calls_on_its_device(lambda: llama.generate(model, [1, 2, 3], max_new_tokens=2, cache=llama.KVCache()))

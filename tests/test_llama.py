@@ -12,17 +12,9 @@ from transformers.models.llama import modeling_llama as hf
 
 from shared import llama
 
-SIZES = dict(
-    vocab_size=97,
-    hidden_size=48,
-    num_hidden_layers=2,
-    num_attention_heads=6,
-    num_key_value_heads=2,
-    intermediate_size=80,
-    max_position_embeddings=128,
-    rope_theta=500.0,
-    rms_norm_eps=1e-5,
-)
+# A small model: 6 query heads in 3 groups sharing 2 key/value heads of size 8.
+SIZES = dict(vocab_size=97, hidden_size=48, intermediate_size=80, max_position_embeddings=128, rms_norm_eps=1e-5)
+SIZES |= dict(num_hidden_layers=2, num_attention_heads=6, num_key_value_heads=2, rope_theta=500.0)
 
 
 def save_reference(folder, tied=True, **changes):
