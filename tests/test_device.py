@@ -109,3 +109,14 @@ def test_to_model_device_puts_a_batch_where_the_model_is():
     calls_on_its_device(lambda: CausalLMModule(model, tokenizer=None).loss(moved))
     with pytest.raises(ValueError, match="dict of tensors"):
         to_model_device(model, ids)
+
+
+
+def test_llama_helpers_make_inputs_on_the_models_device():
+    from shared import llama
+
+    settings = llama.Settings(11, 8, 1, 2, 1, 4, 12, 100.0, 1e-6, tied=True)  # a one-block model
+    model = strict(llama.Llama(settings))
+    calls_on_its_device(lambda: llama.generate(model, [1, 2, 3], max_new_tokens=2))
+    calls_on_its_device(lambda: llama.generate(model, [1, 2, 3], max_new_tokens=2, cache=llama.KVCache()))
+    calls_on_its_device(lambda: llama.token_losses(model, [[1, 2, 3], [4, 5, 6]]))
