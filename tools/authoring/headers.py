@@ -82,35 +82,49 @@ def load_course(root: Path = ROOT) -> dict:
     return course
 
 
-def _label(step: dict) -> str:
-    return f"{step['number']:02d} · {step['title']}"
+# What a header says, in English; the Chinese edition (tools/i18n) passes its own words and titles.
+WORDS = {
+    "week": "*Week {week} of {course} · about {minutes} minutes*",
+    "you_will": "**In this notebook you will**",
+    "previous": "Previous",
+    "next": "Next",
+}
 
 
-def _link(src: dict, dst: dict) -> str:
+def _label(step: dict, title: str | None = None) -> str:
+    return f"{step['number']:02d} · {title or step['title']}"
+
+
+def _link(src: dict, dst: dict, title: str | None = None) -> str:
     rel = os.path.relpath(dst["path"], os.path.dirname(src["path"]))
-    return f"[{_label(dst)}]({rel})"
+    return f"[{_label(dst, title)}]({rel})"
 
 
-def header_cells(course: dict, step: dict) -> list[dict]:
+def header_cells(course: dict, step: dict, words: dict = WORDS, texts=None, prefix: str = "") -> list[dict]:
+    """The generated header (title, Colab badge, time, goals, links to the neighbors) and setup cell of a step.
+    ``texts(step) -> (title, goals, course title)`` and ``words`` give another language's; ``prefix`` is the folder
+    the notebooks of that edition live in (``zh/``), for the Colab badge."""
     meta, steps = course["course"], course["step"]
-    colab = f"https://colab.research.google.com/github/{meta['repo']}/blob/{meta['branch']}/{step['path']}"
+    texts = texts or (lambda s: (s["title"], s["goals"], meta["title"]))
+    title, goals, course_title = texts(step)
+    colab = f"https://colab.research.google.com/github/{meta['repo']}/blob/{meta['branch']}/{prefix}{step['path']}"
     ready = [s for s in steps if not s.get("planned")]  # links skip planned steps: they have no notebook yet
     before = [s for s in ready if s["number"] < step["number"]]
     after = [s for s in ready if s["number"] > step["number"]]
     nav = []
     if before:
-        nav.append("Previous: " + _link(step, before[-1]))
+        nav.append(f"{words['previous']}: " + _link(step, before[-1], texts(before[-1])[0]))
     if after:
-        nav.append("Next: " + _link(step, after[0]))
+        nav.append(f"{words['next']}: " + _link(step, after[0], texts(after[0])[0]))
     lines = [
-        f"# {_label(step)}",
+        f"# {_label(step, title)}",
         "",
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})",
         "",
-        f"*Week {step['week']} of {meta['title']} · about {step['minutes']} minutes*",
+        words["week"].format(week=step["week"], course=course_title, minutes=step["minutes"]),
         "",
-        "**In this notebook you will**",
-        *[f"- {goal}" for goal in step["goals"]],
+        words["you_will"],
+        *[f"- {goal}" for goal in goals],
     ]
     if nav:
         lines += ["", "*" + " · ".join(nav) + "*"]
