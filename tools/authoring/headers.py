@@ -26,13 +26,12 @@ SETUP = """\
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.metadata
     import subprocess
     import time
 
-    import torch
-
     course = "{package} @ git+https://github.com/{repo}@{branch}"
-    keep_torch = f"torch=={{torch.__version__}}"  # pip must never replace Colab's torch
+    keep_torch = f"torch=={{importlib.metadata.version('torch')}}"  # pip must never replace Colab's torch
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", course, keep_torch], check=True)
     print(f"installed the course package in {{time.perf_counter() - began:.0f}} s")
@@ -138,6 +137,14 @@ def header_cells(course: dict, step: dict, words: dict = WORDS, texts=None, pref
         {"cell_type": "markdown", "id": "header", "metadata": {}, "source": "\n".join(lines)},
         {"cell_type": "code", "id": "setup", "metadata": {}, "execution_count": None, "outputs": [], "source": setup},
     ]
+
+
+def colab_branch(course: dict | None = None) -> str:
+    """The set-up cell's Colab part, as every notebook has it: the code that installs the course with pip and pins
+    the runtime's torch (tests/test_colab.py and tools/setup/colab.py run it with ``google.colab`` faked)."""
+    course = load_course() if course is None else course
+    code = header_cells(course, course["step"][0])[1]["source"]
+    return code.split("from shared.course import start")[0]
 
 
 def skeleton(course: dict, step: dict) -> dict:
