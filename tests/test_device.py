@@ -111,7 +111,6 @@ def test_to_model_device_puts_a_batch_where_the_model_is():
         to_model_device(model, ids)
 
 
-
 def test_llama_helpers_make_inputs_on_the_models_device():
     from shared import llama
 
@@ -120,3 +119,42 @@ def test_llama_helpers_make_inputs_on_the_models_device():
     calls_on_its_device(lambda: llama.generate(model, [1, 2, 3], max_new_tokens=2))
     calls_on_its_device(lambda: llama.generate(model, [1, 2, 3], max_new_tokens=2, cache=llama.KVCache()))
     calls_on_its_device(lambda: llama.token_losses(model, [[1, 2, 3], [4, 5, 6]]))
+
+
+def reached(model: torch.nn.Module) -> list:
+    """A list that grows by one each time ``model``'s forward is called (so a test knows the device check ran)."""
+    calls = []
+    model.register_forward_pre_hook(lambda module, args: calls.append(1))
+    return calls
+
+
+def rlhf_models():
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2Model
+
+    from shared.rlhf.preference import RewardModel
+
+    config = GPT2Config(vocab_size=40, n_positions=32, n_embd=16, n_layer=1, n_head=2)
+    return GPT2LMHeadModel(config), GPT2LMHeadModel(config), RewardModel(GPT2Model(config))
+
+
+def test_rlhf_measure_scores_each_model_on_its_own_device():
+    from shared.rlhf.policy import measure
+
+    samples = {"prompt_ids": [[1, 2], [3]], "tokens": [[[4, 5]], [[6, 7, 8]]], "texts": [["a"], ["b"]]}
+    for where in ("reward", "policy", "reference"):
+        policy, reference, reward_model = rlhf_models()
+        models = {"policy": policy, "reference": reference, "reward": reward_model}
+        models[where] = strict(models[where])
+        calls = reached(models[where])
+        calls_on_its_device(lambda m=models: measure(samples, m["policy"], m["reference"], m["reward"], bool, pad_id=0))
+        assert calls, f"measure never called the {where} model"
+
+
+def test_rlhf_pair_accuracy_scores_on_the_models_device():
+    from shared.rlhf.preference import pair_accuracy, pair_loader
+
+    reward_model = strict(rlhf_models()[2])
+    calls = reached(reward_model)
+    loader = pair_loader([{"prompt": [1, 2], "chosen": [3, 4], "rejected": [5]}] * 2, pad_id=0, batch_size=2)
+    calls_on_its_device(lambda: pair_accuracy(reward_model, loader))
+    assert calls

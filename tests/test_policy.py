@@ -69,11 +69,14 @@ def test_rloo_module_refuses_bad_settings():
         RLOOModule(tiny_lm(), CountsToken(), pad_id=0, beta=-0.1)
     with pytest.raises(ValueError, match="max_new_tokens"):
         RLOOModule(tiny_lm(), CountsToken(), pad_id=0, max_new_tokens=0)
+    with pytest.raises(ValueError, match="reward model or function"):
+        RLOOModule(tiny_lm(), "reward", pad_id=0)
 
 
 def test_sample_and_measure():
     from transformers import PreTrainedTokenizerFast
 
+    from shared.rlhf.dpo import frozen_copy
     from shared.rlhf.policy import measure, sample
 
     tokenizer = _tokenizer()
@@ -81,13 +84,13 @@ def test_sample_and_measure():
     model = tiny_lm().eval()
     out = sample(model, tokenizer, ["a b", "c"], n=3, max_new_tokens=3)
     assert len(out["tokens"]) == 2 and all(len(row) == 3 for row in out["tokens"])
-    m = measure(out, CountsToken(), model, lambda t: True, pad_id=tokenizer.pad_token_id)
+    m = measure(out, model, frozen_copy(model), CountsToken(), lambda t: True, pad_id=tokenizer.pad_token_id)
     assert m["reward"].shape == (6,) and m["rule"].sum() == 6
-    assert m["kl"].abs().max() < 1e-4  # the reference is the policy itself
+    assert m["kl"].abs().max() == 0.0  # the reference is a copy of the policy, and both are computed the same way
     with pytest.raises(ValueError, match="prompt strings"):
         sample(model, tokenizer, "a b")
     with pytest.raises(ValueError, match="output of shared.rlhf.policy.sample"):
-        measure({}, CountsToken(), model, bool, pad_id=0)
+        measure({}, model, model, CountsToken(), bool, pad_id=0)
 
 
 def _tokenizer():

@@ -88,6 +88,13 @@ def positions(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
+def on_device(batch: dict, model) -> dict:
+    """``batch``'s tensors on the device of ``model``'s parameters (as they are for a function without any)."""
+    params = model.parameters() if isinstance(model, torch.nn.Module) else iter(())
+    device = next(params, torch.empty(0)).device
+    return {key: v.to(device) if isinstance(v, torch.Tensor) else v for key, v in batch.items()}
+
+
 def pack(prompts, completions, pad_id: int) -> dict:
     """The shared layout (module docstring): ``input_ids``, ``attention_mask``, ``position_ids`` (batch, P + C) and
     ``completion_mask`` (batch, C) for lists of prompt and completion token ids (every completion non-empty)."""
@@ -195,10 +202,10 @@ class RewardModel(pl.LightningModule):
 @torch.no_grad()
 def pair_accuracy(scorer, loader) -> float:
     """The share of a ``pair_loader``'s pairs for which ``scorer(packed) -> scores`` ranks chosen above rejected
-    (ties count as half: a constant scorer gets 0.5)."""
+    (ties count as half: a constant scorer gets 0.5). A model scores on its own device."""
     right, total = 0.0, 0
     for batch in loader:
-        chosen, rejected = scorer(batch["chosen"]), scorer(batch["rejected"])
+        chosen, rejected = scorer(on_device(batch["chosen"], scorer)), scorer(on_device(batch["rejected"], scorer))
         right += (chosen > rejected).sum().item() + 0.5 * (chosen == rejected).sum().item()
         total += len(chosen)
     if total == 0:
