@@ -50,7 +50,7 @@ SNAPSHOT = Path(__file__).resolve().parent / "colab"
 UPSTREAM = "https://raw.githubusercontent.com/googlecolab/backend-info/main/"
 FILES = ("pip-freeze.gpu.txt", "os-info-gpu.txt")
 # Not declared by the course, but what the cell (pip, setuptools to build the package) and the kernel run on.
-RUNTIME_TOOLS = ("pip", "setuptools", "ipython", "jupyter_client")
+RUNTIME_TOOLS = ("pip", "setuptools", "jupyter_client")
 
 
 def public(version: str) -> str:
