@@ -92,3 +92,11 @@ def test_the_header_links_and_badge_point_at_the_chinese_edition(copy):
     assert edition.relink("[map](../shared/README.md) [next](../week2/05_x.ipynb)", LESSON, {"week2/05_x.ipynb"}) == (
         "[map](../../shared/README.md) [next](../week2/05_x.ipynb)"
     )
+
+
+def test_make_test_runs_one_chinese_lesson_per_week():
+    from tools.__main__ import NOTEBOOKS, ZH_TESTED, test_paths
+
+    assert [path.split("/")[1] for path in ZH_TESTED] == list(NOTEBOOKS)
+    assert all((ROOT / path.removeprefix("zh/")).is_file() for path in ZH_TESTED), "a lesson was renamed"
+    assert set(ZH_TESTED) <= set(test_paths([]))

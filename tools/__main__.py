@@ -31,6 +31,16 @@ ROOT = install.ROOT
 STAMP = ".course-installed"  # in the venv: the set-up finished; newer than INPUTS = up to date
 INPUTS = ("requirements.lock", "pyproject.toml", "tools/setup/install.py")
 NOTEBOOKS = ("week1", "week2", "week3", "week4", "week5", "week6")
+# The Chinese edition's code is the English code: one short lesson per week proves its headers, setup cells and
+# links work (tools/i18n; zh/ is generated).
+ZH_TESTED = (
+    "zh/week1/03_scaled_dot_product_attention.ipynb",
+    "zh/week2/05_word_embeddings.ipynb",
+    "zh/week3/11_inference.ipynb",
+    "zh/week4/16_evaluation_metrics.ipynb",
+    "zh/week5/19_multimodal_clip.ipynb",
+    "zh/week6/21_mixture_of_experts.ipynb",
+)
 # nbval and pytest options of every notebook run (the Makefile's PYTEST_NB is the same: tests/test_course_entry.py)
 PYTEST_NB = ("-p", "no:cacheprovider", "--nbval-lax", "--nbval-cell-timeout=300", "--timeout=900")
 WORKERS = ("-n", "2", "--dist", "loadfile")  # one notebook per worker (nbval's default splits a notebook's cells)
@@ -62,11 +72,12 @@ def setup(venv: str, installer: str, torch_args: str) -> int:
 
 
 def test_paths(paths: list[str]) -> list[str]:
-    """What ``test`` runs: the paths given, or the unit tests and every notebook in course order."""
+    """What ``test`` runs: the paths given, or the unit tests, every notebook in course order and one Chinese
+    lesson per week."""
     if paths:
         return paths
     notebooks = [f"{week}/{nb.name}" for week in NOTEBOOKS for nb in sorted((ROOT / week).glob("*.ipynb"))]
-    return ["tests", *notebooks]
+    return ["tests", *notebooks, *ZH_TESTED]
 
 
 def test_commands(python: str, profile: str, paths: list[str]) -> list[tuple[dict[str, str], list[str]]]:
