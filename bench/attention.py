@@ -9,13 +9,12 @@ run fails with exit status 1 and prints no ratio). The last line is machine-read
 ``mha_vs_torch=<ours / torch time>`` (target: <= 1.05).
 """
 
-import argparse
 import sys
 
 import torch
 import torch.nn.functional as F
 
-from bench.common import positive, time_interleaved
+from bench.common import sized_parser, time_interleaved
 from shared.layers import MultiHeadAttention, attention, copy_from_torch_mha
 
 
@@ -37,16 +36,10 @@ def same_results(fns, inputs) -> str | None:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--quick", action="store_true", help="fewer repeats (< 15 s on 2 CPU cores)")
-    sizes.add_argument(
-        "--smoke",
-        action="store_true",
-        help="one call per side after one warm-up call: runs the checks, no timing value",
-    )
-    parser.add_argument(
-        "--threads", type=positive(1), default=None, help="torch.set_num_threads (default: leave torch's setting alone)"
+    parser = sized_parser(
+        __doc__,
+        quick="fewer repeats (< 15 s on 2 CPU cores)",
+        smoke="one call per side after one warm-up call",
     )
     return parser.parse_args(argv)
 

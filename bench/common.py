@@ -26,6 +26,22 @@ def positive(minimum: int):
     return parse
 
 
+def sized_parser(doc: str, quick: str, smoke: str) -> argparse.ArgumentParser:
+    """The benchmarks' command line: the docstring's first line as the description, and ``--quick`` / ``--smoke``
+    (a few seconds of work that still runs every check: what the tests use), with this benchmark's help texts, and
+    ``--threads`` (torch's CPU threads, for both sides)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help=quick)
+    sizes.add_argument(
+        "--smoke", action="store_true", help=f"seconds of work that run every check, no timing value: {smoke}"
+    )
+    parser.add_argument(
+        "--threads", type=positive(1), default=None, help="torch.set_num_threads (default: leave torch's setting alone)"
+    )
+    return parser
+
+
 def sync(device: torch.device) -> None:
     """Wait for the device's queued work, so a clock read afterwards measures it (a no-op on the CPU)."""
     if device.type == "cuda":

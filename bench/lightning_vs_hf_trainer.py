@@ -56,7 +56,6 @@ The HF Trainer needs ``accelerate>=1.1.0`` (transformers 5.x); the script says s
 
 from __future__ import annotations
 
-import argparse
 import gc
 import hashlib
 import os
@@ -70,7 +69,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import DataLoader
 
-from bench.common import EpochSeededSampler, positive, sync
+from bench.common import EpochSeededSampler, positive, sized_parser, sync
 from shared.course import start
 from shared.data import SentimentDataModule
 from shared.runtime import quiet_libraries, trainer_kwargs
@@ -85,14 +84,10 @@ SKIP = 2  # steady-state throughput starts at the end of this step
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--quick", action="store_true", help="1 repeat of 16 steps (under ~60 s on 2 CPU cores)")
-    sizes.add_argument(
-        "--smoke",
-        action="store_true",
-        help="a few seconds of work that still runs every check: 1 repeat of 3 steps, no warm-up, "
-        "batch 8, max_length 32, 64 validation examples (the tests use it; no timing value)",
+    parser = sized_parser(
+        __doc__,
+        quick="1 repeat of 16 steps (under ~60 s on 2 CPU cores)",
+        smoke="1 repeat of 3 steps, no warm-up, batch 8, max_length 32, 64 validation examples",
     )
     parser.add_argument(
         "--steps", type=positive(SKIP + 1), help="optimizer steps per run (default 40, quick 16, smoke 3)"
@@ -128,12 +123,6 @@ def parse_args(argv=None):
         action="store_true",
         help="HF Trainer as an HF user gets it (FLOP estimate, its gc not matched): not like for "
         "like; reported as lightning_vs_hf_defaults_throughput=",
-    )
-    parser.add_argument(
-        "--threads",
-        type=positive(1),
-        default=None,
-        help="torch.set_num_threads for both sides (default: leave torch's setting alone)",
     )
     args = parser.parse_args(argv)
     if not args.lr > 0:

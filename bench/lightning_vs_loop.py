@@ -37,7 +37,6 @@ Last line (machine readable): ``lightning_vs_loop_time=<Lightning time / loop ti
 
 from __future__ import annotations
 
-import argparse
 import gc
 import logging
 import math
@@ -53,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from bench.common import EpochSeededSampler, positive, sync
+from bench.common import EpochSeededSampler, positive, sized_parser, sync
 
 VOCAB, SEQ, D_MODEL, HEADS, FF, LAYERS, CLASSES, N_SAMPLES = 1000, 32, 128, 4, 256, 2, 2, 4096
 SEED, LR = 0, 1e-3
@@ -63,14 +62,10 @@ TRIVIAL_FEATURES = 8
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--quick", action="store_true", help="3 repeats of 60 steps (under ~30 s on 2 CPU cores)")
-    sizes.add_argument(
-        "--smoke",
-        action="store_true",
-        help="a few seconds of work that still runs every check: 1 repeat of 6 steps, overhead fits "
-        "of 6 and 12 steps (the tests use it; no timing value)",
+    parser = sized_parser(
+        __doc__,
+        quick="3 repeats of 60 steps (under ~30 s on 2 CPU cores)",
+        smoke="1 repeat of 6 steps, overhead fits of 6 and 12 steps",
     )
     parser.add_argument(
         "--steps", type=positive(SKIP + 1), help="optimizer steps per run (default 200, quick 60, smoke 6)"
@@ -86,12 +81,6 @@ def parse_args(argv=None):
         help="steps of the short and the long trivial-model fit (default 50 250, smoke 6 12)",
     )
     parser.add_argument("--batch-size", type=positive(1), default=32)
-    parser.add_argument(
-        "--threads",
-        type=positive(1),
-        default=None,
-        help="torch.set_num_threads for both sides (default: leave torch's setting alone)",
-    )
     args = parser.parse_args(argv)
     size = "smoke" if args.smoke else "quick" if args.quick else "default"
     args.steps = args.steps or {"default": 200, "quick": 60, "smoke": 6}[size]

@@ -11,13 +11,12 @@ mixed with its gates): outputs and input gradients must match, or the run fails 
 The last line is machine-readable: ``moe_vs_dense_active=<MoE time / equal-active dense time>`` (target <= 1.5).
 """
 
-import argparse
 import os
 import sys
 
 import torch
 
-from bench.common import positive, time_interleaved
+from bench.common import positive, sized_parser, time_interleaved
 from shared.moe import SparseMoE, SwiGLU
 
 
@@ -50,20 +49,16 @@ def same_results(moe, x, grad_out) -> str | None:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--quick", action="store_true", help="fewer repeats (< 15 s on 2 CPU cores)")
-    sizes.add_argument(
-        "--smoke",
-        action="store_true",
-        help="small layers, one call per side after one warm-up call: runs the checks, no timing value",
+    parser = sized_parser(
+        __doc__,
+        quick="fewer repeats (< 15 s on 2 CPU cores)",
+        smoke="small layers, one call per side after one warm-up call",
     )
     parser.add_argument("--tokens", type=positive(1), default=4096, help="tokens per batch (default 4096)")
     parser.add_argument("--d-model", type=positive(1), default=256)
     parser.add_argument("--d-ff", type=positive(1), default=512, help="size of one expert (default 512)")
     parser.add_argument("--experts", type=positive(1), default=8)
     parser.add_argument("--top-k", type=positive(1), default=2)
-    parser.add_argument("--threads", type=positive(1), default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
     if args.top_k > args.experts:
         parser.error(f"--top-k {args.top_k} > --experts {args.experts}; expected top-k <= experts")

@@ -23,7 +23,6 @@ Last line (machine readable): ``ort_int8_vs_torch_b1=<int8 onnxruntime latency /
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -35,25 +34,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.common import positive
+from bench.common import positive, sized_parser
 
 BATCHES = (1, 32)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--quick", action="store_true", help="3 repeats (about 20 s on 2 CPU cores)")
-    sizes.add_argument(
-        "--smoke",
-        action="store_true",
-        help="a small random BERT, 1 repeat of 2 calls: runs every check (the tests use it)",
+    parser = sized_parser(
+        __doc__,
+        quick="3 repeats (about 20 s on 2 CPU cores)",
+        smoke="a small random BERT, 1 repeat of 2 calls",
     )
     parser.add_argument(
         "--repeats", type=positive(1), help="timed rounds per side, interleaved (default 7, quick 3, smoke 1)"
     )
     parser.add_argument("--calls", type=positive(1), help="calls per timed round (default 20, smoke 2)")
-    parser.add_argument("--threads", type=positive(1), default=1, help="intra-op threads for both runtimes")
+    parser.set_defaults(threads=1)  # intra-op threads for both runtimes: one, unless asked
     args = parser.parse_args(argv)
     size = "smoke" if args.smoke else "quick" if args.quick else "default"
     args.repeats = args.repeats or {"default": 7, "quick": 3, "smoke": 1}[size]
