@@ -89,3 +89,12 @@ def test_run_device_follows_the_run_card():
     assert several.device == torch.device("cpu"), "with several GPUs the notebook's process must not touch CUDA"
     model = cpu.place(torch.nn.Dropout(0.5).train())
     assert not model.training
+
+
+def test_task_outputs_make_inputs_on_the_models_device():
+    from shared.tasks import SequenceModel, outputs
+
+    model = strict(SequenceModel(vocab_size=10, num_classes=2, d_model=8, num_heads=2, positions=False))
+    ids = torch.randint(10, (3, 5))  # made on the CPU, as a data module makes them
+    calls_on_its_device(lambda: outputs(model, ids))
+    calls_on_its_device(lambda: outputs(model, ids, need_weights=True))
