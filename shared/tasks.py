@@ -13,7 +13,8 @@ and ``y`` (n, L) the label of every position, with ``IGNORE`` (-100) where nothi
 ``TaskDataModule`` serves a fixed train/validation draw of a task; ``SequenceModel`` is embedding ->
 (positions) -> (self-attention) -> (feed-forward) -> linear head, each part switchable, trained with
 cross-entropy on the labeled positions. ``BlockModel`` is one pre-norm ``TransformerBlock`` whose feed-forward is
-a dense ``SwiGLU`` or a ``SparseMoE`` (week 6).
+a dense ``SwiGLU`` or a ``SparseMoE`` (week 6). ``outputs(model, x)`` calls a trained model directly, on the
+model's own device.
 """
 
 from __future__ import annotations
@@ -115,6 +116,17 @@ def ciphers(domains, vocab_size, cipher_seed=0):
     """The substitution tables of ``domain_cipher``: (domains, vocab_size), row d a permutation of the tokens."""
     g = torch.Generator().manual_seed(cipher_seed)
     return torch.stack([torch.randperm(vocab_size, generator=g) for _ in range(domains)])
+
+
+def outputs(model, x, **kwargs):
+    """``model(x, **kwargs)`` without gradients, computed where the model is (``x`` is moved to the model's device
+    first) and returned on the CPU: a direct call that works on whatever device ``run.place`` put the model."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        out = model(x.to(device), **kwargs)
+    if isinstance(out, tuple):
+        return tuple(o.cpu() if isinstance(o, torch.Tensor) else o for o in out)
+    return out.cpu()
 
 
 TASKS = {"reverse": reverse, "lookup": lookup, "present_elsewhere": present_elsewhere, "domain_cipher": domain_cipher}

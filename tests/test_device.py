@@ -158,3 +158,12 @@ def test_rlhf_pair_accuracy_scores_on_the_models_device():
     loader = pair_loader([{"prompt": [1, 2], "chosen": [3, 4], "rejected": [5]}] * 2, pad_id=0, batch_size=2)
     calls_on_its_device(lambda: pair_accuracy(reward_model, loader))
     assert calls
+
+
+def test_task_outputs_make_inputs_on_the_models_device():
+    from shared.tasks import SequenceModel, outputs
+
+    model = strict(SequenceModel(vocab_size=10, num_classes=2, d_model=8, num_heads=2, positions=False))
+    ids = torch.randint(10, (3, 5))  # made on the CPU, as a data module makes them
+    calls_on_its_device(lambda: outputs(model, ids))
+    calls_on_its_device(lambda: outputs(model, ids, need_weights=True))
