@@ -89,3 +89,16 @@ def test_run_device_follows_the_run_card():
     assert several.device == torch.device("cpu"), "with several GPUs the notebook's process must not touch CUDA"
     model = cpu.place(torch.nn.Dropout(0.5).train())
     assert not model.training
+
+
+def test_class_logits_makes_its_inputs_on_the_classifiers_device(tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from shared.inference import class_logits
+    from shared.lightning_modules import SentimentClassifier
+
+    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    BertForSequenceClassification(config).save_pretrained(tmp_path)
+    module = strict(SentimentClassifier(str(tmp_path)))
+    batch = {"input_ids": torch.ones(2, 5, dtype=torch.long), "attention_mask": torch.ones(2, 5, dtype=torch.long)}
+    calls_on_its_device(lambda: class_logits(module, batch))
