@@ -198,7 +198,6 @@ LONG_CELLS_ALLOWED = {
     "03_scaled_dot_product_attention.ipynb": {"c05"},
     "04_first_text_generation.ipynb": {"c10"},
     "07_multi_head_attention.ipynb": {"c01"},
-    "10_finetune_bert_sentiment.ipynb": {"c07c"},
     "14_knowledge_distillation.ipynb": {"e294efc9", "51690dad"},
     "15_prompt_engineering.ipynb": {"c05"},
     "17_efficient_training.ipynb": {"c01", "c09"},
