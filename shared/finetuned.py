@@ -5,6 +5,9 @@ than a lesson in training one.
   fairness audit, deployment. ``sentiment_recipe()`` is the one place notebook 10's numbers live;
   ``sentiment_checkpoint()`` trains with them the first time (about 30 s on a laptop CPU in the tiny profile, a
   minute or two on a Colab GPU in the full one) and returns the best checkpoint's path afterwards.
+* Notebook 10's own best checkpoint, kept where notebook 11 looks for it first (``keep_for_inference``,
+  ``lesson_checkpoint``): a learner who ran notebook 10 continues with the model they trained; notebook 11 falls back
+  to the cached classifier when there is none (not run yet, another profile, or a file still being written).
 * The corpus language model: the ``causal_lm`` role (tiny GPT-2 / distilgpt2) trained on the course corpus with
   notebook 04's recipe, run longer. It writes course-like text: the SFT policy of RLHF (notebook 22) and a
   language model to measure (perplexity). ``load_corpus_lm()`` gives ``(model, tokenizer)``; the first call trains
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import random
+import shutil
 from pathlib import Path
 
 import torch
@@ -88,6 +93,48 @@ def load_sentiment_classifier():
 
     module = SentimentClassifier.load_from_checkpoint(sentiment_checkpoint(), weights_only=True)
     return module.eval(), load_tokenizer("classifier")
+
+
+def lesson_checkpoint_path() -> Path:
+    """Where notebook 10 keeps its best checkpoint for notebook 11: ``sentiment-classifier/<profile>/best.ckpt``
+    in the runs folder (``COURSE_RUNS_DIR``, default ``runs/`` next to the notebook, where ``make_trainer`` logs)."""
+    name = profile().name + ("-rehearsal" if rehearsal() else "")
+    return Path(os.environ.get("COURSE_RUNS_DIR", "runs")) / "sentiment-classifier" / name / "best.ckpt"
+
+
+def keep_for_inference(checkpoint) -> Path:
+    """Copy ``checkpoint`` to ``lesson_checkpoint_path()`` and return that path. The copy is written next to the
+    target and renamed onto it in one step, so a notebook that reads the file meanwhile gets the old one or the new
+    one, never half of one."""
+    checkpoint, target = Path(checkpoint), lesson_checkpoint_path()
+    if not checkpoint.is_file():
+        raise ValueError(f"checkpoint={str(checkpoint)!r}; expected the path of a checkpoint file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    shutil.copyfile(checkpoint, partial)
+    os.replace(partial, target)
+    return target
+
+
+def lesson_checkpoint() -> tuple[Path, str | None]:
+    """``(path, None)`` for notebook 10's kept checkpoint when it is there and fits this profile's classifier;
+    otherwise ``(sentiment_checkpoint(), why)``: the cached classifier and the reason, in a few words."""
+    from transformers import AutoConfig
+
+    from shared.models import source
+
+    path = lesson_checkpoint_path()
+    if not path.is_file():
+        return sentiment_checkpoint(), "notebook 10 has not kept one for this profile yet"
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        head = saved["state_dict"]["model.classifier.weight"]
+        width = AutoConfig.from_pretrained(source("classifier")).hidden_size
+        if saved["hyper_parameters"].get("source") != "classifier" or head.shape[1] != width:
+            return sentiment_checkpoint(), "the file there holds another model than this profile's classifier"
+    except Exception as err:  # any unreadable file (missing keys, a truncated zip): say why, use the cached one
+        return sentiment_checkpoint(), f"the file there could not be read ({type(err).__name__})"
+    return path, None
 
 
 def _fine_tune(folder: Path, recipe: dict) -> None:

@@ -1,4 +1,5 @@
-"""Sentiment predictions for people: one text or a list in, labels with probabilities out."""
+"""Sentiment predictions for people: one text or a list in, labels with probabilities out; and the classifier's
+logits for a tokenized batch, for a direct look at what the model computes."""
 
 from __future__ import annotations
 
@@ -51,3 +52,13 @@ def predict_sentiment(module, tokenizer, texts, max_length: int = 128, batch_siz
         for text, p, cut in zip(items, probs, truncated, strict=True)
     ]
     return results[0] if single else results
+
+
+@torch.no_grad()
+def class_logits(module, batch) -> torch.Tensor:
+    """The logits (B, num_labels) of a ``SentimentClassifier`` for a tokenized batch (the tokenizer's dict of
+    tensors), computed on the device ``module`` is on (put it there with ``run.place``), returned on the CPU."""
+    if not hasattr(batch, "keys") or "input_ids" not in batch:
+        raise ValueError(f"batch={type(batch).__name__}; expected the tokenizer's output, a dict with input_ids")
+    device = next(module.parameters()).device
+    return module({k: v.to(device) for k, v in batch.items()}).float().cpu()

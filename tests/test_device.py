@@ -167,3 +167,16 @@ def test_task_outputs_make_inputs_on_the_models_device():
     ids = torch.randint(10, (3, 5))  # made on the CPU, as a data module makes them
     calls_on_its_device(lambda: outputs(model, ids))
     calls_on_its_device(lambda: outputs(model, ids, need_weights=True))
+
+
+def test_class_logits_makes_its_inputs_on_the_classifiers_device(tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from shared.inference import class_logits
+    from shared.lightning_modules import SentimentClassifier
+
+    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    BertForSequenceClassification(config).save_pretrained(tmp_path)
+    module = strict(SentimentClassifier(str(tmp_path)))
+    batch = {"input_ids": torch.ones(2, 5, dtype=torch.long), "attention_mask": torch.ones(2, 5, dtype=torch.long)}
+    calls_on_its_device(lambda: class_logits(module, batch))
