@@ -200,7 +200,6 @@ LONG_CELLS_ALLOWED = {
     "07_multi_head_attention.ipynb": {"c01"},
     "09_transformer_block.ipynb": {"c09", "c11"},
     "10_finetune_bert_sentiment.ipynb": {"c07c"},
-    "15_prompt_engineering.ipynb": {"c05"},
     "17_efficient_training.ipynb": {"c01", "c09"},
     "19_multimodal_clip.ipynb": {"c05", "c07"},
     "21_mixture_of_experts.ipynb": {"c01", "c05"},
