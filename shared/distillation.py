@@ -6,6 +6,9 @@ from a large teacher's softened predictions as well as from the labels.
   labels and at T = 1 it is the plain KL between the two distributions.
 * ``shrink``: a student with a subset of the teacher's layers, copied from it (DistilBERT took one layer in two).
 * ``parameter_counts``: total, embedding and non-embedding parameters.
+* ``batch_on``, ``logits_of`` and ``forward_seconds``: direct calls, made where the model is
+  (``run.place(model)``): a batch moved there, its logits, and the time of forward passes over the same batches,
+  model after model, the device synchronized.
 * ``DistillationModule``: trains a student with ``hinton_loss`` (or with labels only, ``teacher=None``), with the
   same optimizer recipe as ``shared.lightning_modules.SentimentClassifier``.
 """
@@ -20,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from shared.lightning_modules import SentimentClassifier
+from shared.runtime import interleaved_seconds
 
 
 def hinton_loss(
@@ -109,6 +113,43 @@ def parameter_counts(model) -> dict[str, int]:
     return {"total": total, "embeddings": emb, "non_embedding": total - emb}
 
 
+def batch_on(model, batch) -> dict:
+    """A tokenized ``batch`` (a dict of tensors) on the model's device, for direct calls."""
+    device = next(model.parameters()).device
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def _inputs_on(model, batch) -> dict:
+    return {k: v for k, v in batch_on(model, batch).items() if k != "labels"}
+
+
+@torch.no_grad()
+def logits_of(model, batch) -> torch.Tensor:
+    """The model's logits for a tokenized ``batch`` (its ``labels``, if any, left out), computed on the model's
+    device, in evaluation mode."""
+    return model.eval()(**_inputs_on(model, batch)).logits
+
+
+def forward_seconds(models: dict, batches, repeats: int = 3) -> dict[str, list[float]]:
+    """Seconds each model (``{name: model}``, all on one device) takes for forward passes over ``batches``: the
+    batches are moved to the device first, then the models take turns, the device synchronized around each."""
+    devices = {next(m.parameters()).device for m in models.values()}
+    if len(devices) != 1:
+        raise ValueError(f"expected every model on one device (run.place each); got {sorted(map(str, devices))}")
+    batches = [_inputs_on(next(iter(models.values())), b) for b in batches]
+
+    def forward(model):
+        def run():
+            with torch.inference_mode():
+                for batch in batches:
+                    model(**batch)
+
+        return run
+
+    calls = {name: forward(model.eval()) for name, model in models.items()}
+    return interleaved_seconds(calls, devices.pop(), repeats=repeats)
+
+
 class DistillationModule(pl.LightningModule):
     """Train ``student`` (an ``AutoModelForSequenceClassification``) with labels and, when a ``teacher`` is given,
     with ``hinton_loss`` against the teacher's logits. The teacher is frozen and stays in evaluation mode.
@@ -160,7 +201,10 @@ class DistillationModule(pl.LightningModule):
     def forward(self, batch):
         return self.student(**self._inputs(batch)).logits
 
-    def training_step(self, batch, batch_idx):
+    def distillation_loss(self, batch):
+        """The loss of one training batch: cross-entropy with the labels alone without a teacher; with one,
+        ``hinton_loss`` against its logits (the soft term alone for a batch without labels), plus DistilBERT's
+        cosine term on the last hidden states when ``hidden_weight`` > 0."""
         hidden = self.teacher is not None and self.hparams.hidden_weight > 0
         out = self.student(**self._inputs(batch), output_hidden_states=hidden)
         labels = batch.get("labels")
@@ -177,6 +221,10 @@ class DistillationModule(pl.LightningModule):
                 mask = batch["attention_mask"].bool()
                 cos = F.cosine_similarity(out.hidden_states[-1][mask], target.hidden_states[-1][mask], dim=-1)
                 loss = loss + self.hparams.hidden_weight * (1 - cos).mean()
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        loss = self.distillation_loss(batch)
         self.log("train_loss", loss)
         return loss
 

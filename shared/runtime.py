@@ -278,3 +278,39 @@ def quiet_libraries(tips: bool = True, progress_bars: bool = True) -> None:
     if progress_bars:
         transformers.utils.logging.disable_progress_bar()
         datasets.disable_progress_bars()
+
+
+def synchronize(device) -> None:
+    """Wait until ``device`` has done the work queued on it. CUDA and MPS run asynchronously: a timing that does not
+    wait measures only how long it took to queue the work. Nothing to wait for on the CPU."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def interleaved_seconds(calls: dict, device, repeats: int = 3, warmup: int = 1) -> dict[str, list[float]]:
+    """Wall seconds of each call (``{name: function of no arguments}``) on ``device``, ``repeats`` times each.
+
+    The calls take turns (a busy moment of the machine falls on all of them alike), each after ``warmup`` untimed
+    calls (first-call costs: memory allocation, kernel selection), and the device is synchronized before and after
+    every timed call."""
+    import time
+
+    if not calls or not all(callable(f) for f in calls.values()):
+        raise ValueError(f"expected a dict of functions to time; got {calls!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats={repeats!r}; expected an integer >= 1")
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    seconds = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            synchronize(device)
+            began = time.perf_counter()
+            call()
+            synchronize(device)
+            seconds[name].append(time.perf_counter() - began)
+    return seconds

@@ -158,3 +158,50 @@ def test_generation_module_gives_the_models_own_log_probabilities(tiny_chat, bea
         expected = again.gather(-1, torch.tensor(tokens)[:, None]).squeeze(-1)
         assert torch.allclose(torch.tensor(logprobs), expected, atol=1e-4)
         assert text == tokenizer.decode(tokens, skip_special_tokens=True)
+
+
+def test_prompt_lookup_proposes_what_followed_the_last_ngram_before():
+    assert decoding.prompt_lookup([1, 2, 3, 4, 1, 2], k=2) == [3, 4]
+    assert decoding.prompt_lookup([1, 2, 3, 1, 2, 9, 1, 2], k=3) == [9, 1, 2]  # the latest earlier occurrence
+    assert decoding.prompt_lookup([1, 2, 3, 4], k=2) == []  # (3, 4) never occurred before
+    assert decoding.prompt_lookup([5, 1, 2, 1, 2], k=4) == [1, 2]  # what is there, up to k
+
+
+@pytest.mark.parametrize("prompt", ["the owl saw the owl saw the owl", "on monday the baker walked"])
+@pytest.mark.parametrize("k", [1, 4])
+def test_speculative_greedy_gives_greedys_tokens(tiny_chat, prompt, k):
+    model, tokenizer = tiny_chat
+    ids = decoding.encode(model, tokenizer, [prompt])["input_ids"]
+    plain = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=12, do_sample=False)
+    new, stats = decoding.speculative_greedy(model, ids, 12, k=k)
+    assert new == plain[0, ids.shape[1] :].tolist()
+    assert stats["accepted"] <= stats["proposed"] and 1 <= stats["passes"] <= len(new)
+    assert len(new) - 1 == stats["accepted"] + stats["passes"] - 1  # each pass after the first: accepted + 1
+
+
+def test_speculative_greedy_accepts_an_always_right_draft(tiny_chat):
+    model, tokenizer = tiny_chat
+    ids = decoding.encode(model, tokenizer, ["the owl"])["input_ids"]
+    plain = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=10, do_sample=False)[0].tolist()
+
+    def oracle(context, k):  # proposes greedy's own next tokens
+        return plain[len(context) : len(context) + k]
+
+    new, stats = decoding.speculative_greedy(model, ids, 10, draft=oracle, k=3)
+    assert new == plain[ids.shape[1] :] and stats["accepted"] == stats["proposed"] and stats["passes"] < len(new)
+
+
+def test_positions_counted_counts_the_work(tiny_chat):
+    model, tokenizer = tiny_chat
+    enc = decoding.encode(model, tokenizer, ["the owl saw"])
+    length = enc["input_ids"].shape[1]
+    for use_cache, expected in ((True, length + 4), (False, sum(length + i for i in range(5)))):
+        with decoding.positions_counted(model) as counts:
+            model.generate(**enc, max_new_tokens=5, min_new_tokens=5, do_sample=False, use_cache=use_cache)
+        assert counts == {"calls": 5, "positions": expected}
+
+
+def test_encode_refuses_a_bare_string(tiny_chat):
+    model, tokenizer = tiny_chat
+    with pytest.raises(ValueError, match="expected a non-empty list"):
+        decoding.encode(model, tokenizer, "a string")

@@ -180,3 +180,45 @@ def test_class_logits_makes_its_inputs_on_the_classifiers_device(tmp_path):
     module = strict(SentimentClassifier(str(tmp_path)))
     batch = {"input_ids": torch.ones(2, 5, dtype=torch.long), "attention_mask": torch.ones(2, 5, dtype=torch.long)}
     calls_on_its_device(lambda: class_logits(module, batch))
+
+
+def test_decoding_helpers_make_inputs_on_the_models_device(chat_lm):
+    from shared.generation.decoding import encode, speculative_greedy
+
+    model, tokenizer = chat_lm
+    model = strict(model)
+    calls_on_its_device(lambda: model(**encode(model, tokenizer, ["Hello there", "Hi"])))
+    calls_on_its_device(lambda: speculative_greedy(model, encode(model, tokenizer, ["Hello"])["input_ids"], 3))
+
+
+def test_token_logprobs_makes_inputs_on_the_models_device(chat_lm):
+    from shared.evaluation.metrics import token_logprobs
+
+    model, tokenizer = chat_lm
+    calls_on_its_device(lambda: token_logprobs(strict(model), tokenizer, ["A short text."]))
+
+
+def test_distillation_helpers_make_inputs_on_the_models_device():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from shared.distillation import forward_seconds, logits_of
+
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
+    teacher, student = strict(BertForSequenceClassification(config)), strict(BertForSequenceClassification(config))
+    batch = {"input_ids": torch.ones(2, 5, dtype=torch.long), "attention_mask": torch.ones(2, 5, dtype=torch.long)}
+    calls_on_its_device(lambda: logits_of(teacher, {**batch, "labels": torch.zeros(2, dtype=torch.long)}))
+    calls_on_its_device(lambda: forward_seconds({"teacher": teacher, "student": student}, [batch], repeats=1))
+    with pytest.raises(ValueError, match="expected every model on one device"):
+        forward_seconds({"teacher": teacher, "student": BertForSequenceClassification(config)}, [batch])
+
+
+def test_interleaved_seconds_takes_turns_and_synchronizes(monkeypatch):
+    from shared import runtime
+
+    order, synced = [], []
+    monkeypatch.setattr(runtime, "synchronize", lambda device: synced.append(str(device)))
+    seconds = runtime.interleaved_seconds(
+        {"a": lambda: order.append("a"), "b": lambda: order.append("b")}, "cuda", repeats=2, warmup=1
+    )
+    assert order == ["a", "b"] * 3 and {k: len(v) for k, v in seconds.items()} == {"a": 2, "b": 2}
+    assert synced == ["cuda"] * 8, "the device is synchronized before and after every timed call"

@@ -183,3 +183,16 @@ def test_distillation_on_unlabeled_batches_uses_the_soft_term_alone():
         assert torch.allclose(module.training_step(batch, 0), expected)
     with pytest.raises(ValueError, match="expected labels to train on, or a teacher"):
         DistillationModule(shrink(teacher, [0, 2])).training_step(batch, 0)
+
+
+def test_training_step_is_the_distillation_loss_and_logits_of_is_the_forward():
+    from shared.distillation import batch_on, logits_of
+
+    teacher = tiny_bert(4)
+    module = DistillationModule(shrink(teacher, [0, 2]), teacher, temperature=2.0, alpha=0.3).eval()
+    batch = next(iter(batches()))
+    with torch.no_grad():
+        assert torch.equal(module.distillation_loss(batch), module.training_step(batch, 0))
+        unlabeled = {k: v for k, v in batch.items() if k != "labels"}
+        assert torch.allclose(logits_of(teacher, batch), teacher(**unlabeled).logits)
+    assert batch_on(teacher, batch).keys() == batch.keys()

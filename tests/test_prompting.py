@@ -113,3 +113,22 @@ def test_parse_label_needs_exactly_one_label():
 def test_bad_inputs(tiny_chat, call, message):
     with pytest.raises(ValueError, match=message):
         call(*tiny_chat)
+
+
+def test_chat_prompt_is_the_template_of_chat_messages(tiny_chat):
+    from shared.generation.prompting import chat_messages
+
+    _, tokenizer = tiny_chat
+    turns = chat_messages("Q?", system="Be brief.", examples=[("A?", "a")])
+    assert [t["role"] for t in turns] == ["system", "user", "assistant", "user"]
+    assert chat_messages("Q?") == [{"role": "user", "content": "Q?"}]
+    written = tokenizer.apply_chat_template(turns, add_generation_prompt=True, tokenize=False)
+    assert chat_prompt(tokenizer, "Q?", system="Be brief.", examples=[("A?", "a")], answer_prefix="X") == written + "X"
+
+
+def test_label_scores_add_spellings_and_renormalize_over_labels():
+    from shared.generation.prompting import label_scores
+
+    logits = torch.log(torch.tensor([[0.1, 0.2, 0.3, 0.4]]))
+    scores = label_scores(logits, [[0, 1], [3]]).exp()  # 0.3 and 0.4 of the mass, renormalized: 3/7 and 4/7
+    assert torch.allclose(scores, torch.tensor([[3 / 7, 4 / 7]]))

@@ -36,3 +36,12 @@ def test_what_is_not_a_measurement_is_left_out():
 def test_thousands_and_fractions_match():
     nb = notebook("1,976 sentences; 0.98 of them; 27.1% vs 17.2%", printed="1976 sentences 98.0% 0.271 0.172")
     assert unfound(nb) == []
+
+
+def test_history_talk_is_machinery_and_speculative_decodings_draft_is_not():
+    from tools.authoring.prose import machinery
+
+    flagged = notebook("The course's first draft had only the T = 1 case; in a draft of this lesson we tried more.")
+    assert len(machinery(flagged)) == 2
+    lesson = notebook("A cheap draft proposes k tokens; a draft model shares the tokenizer; accept a draft token.")
+    assert machinery(lesson) == []

@@ -13,9 +13,15 @@ names them so a notebook can show that both give the same scores.
   up to at least p: a token stays when the tokens more likely than it hold less than p.
 * ``repetition_penalty(scores, input_ids, penalty)``: CTRL's penalty on every token already in the sequence:
   a positive score is divided by ``penalty``, a negative one multiplied by it (both make the token less likely).
+
+Direct calls: ``encode`` makes a batch of prompts where the model is (``run.place(model)``), ``positions_counted``
+counts the token positions a model runs (the work a KV cache saves), and ``speculative_greedy`` decodes greedily
+with a cheap draft (``prompt_lookup``) checked by one forward pass per block, counting what the model accepted.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import pytorch_lightning as pl
 import torch
@@ -151,3 +157,77 @@ class GenerationModule(pl.LightningModule):
             "tokens": [row[m].tolist() for row, m in zip(new, keep, strict=True)],
             "logprobs": [row[m].tolist() for row, m in zip(logprobs, keep, strict=True)],
         }
+
+
+def encode(model, tokenizer, texts):
+    """``tokenizer(texts)`` as tensors on the model's device (padded on the tokenizer's side), for direct calls:
+    ``model(**encode(model, tokenizer, prompts))`` or ``model.generate(**...)``."""
+    if isinstance(texts, str) or not texts or not all(isinstance(t, str) and t for t in texts):
+        raise ValueError("expected a non-empty list of non-empty texts")
+    device = next(model.parameters()).device
+    return tokenizer(list(texts), return_tensors="pt", padding=True).to(device)
+
+
+@contextlib.contextmanager
+def positions_counted(model):
+    """Count what ``model``'s forward passes run inside the block: ``{"calls": ..., "positions": ...}``, positions
+    being the input tokens of every call summed (the work; a KV cache means fewer of them)."""
+    counts = {"calls": 0, "positions": 0}
+
+    def count(module, args, kwargs):
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        counts["calls"] += 1
+        counts["positions"] += int(ids.shape[-1]) if ids is not None else int(kwargs["inputs_embeds"].shape[-2])
+
+    handle = model.register_forward_pre_hook(count, with_kwargs=True)
+    try:
+        yield counts
+    finally:
+        handle.remove()
+
+
+def prompt_lookup(ids: list[int], k: int, ngram: int = 2) -> list[int]:
+    """A draft without a draft model: find the last ``ngram`` tokens of ``ids`` earlier in ``ids`` (the latest
+    such place) and propose the ``k`` tokens that followed it there; none when the n-gram did not occur before."""
+    tail = ids[-ngram:]
+    for start in range(len(ids) - ngram - 1, -1, -1):
+        if ids[start : start + ngram] == tail:
+            return ids[start + ngram : start + ngram + k]
+    return []
+
+
+@torch.no_grad()
+def speculative_greedy(model, input_ids: torch.Tensor, max_new_tokens: int, draft=prompt_lookup, k: int = 4):
+    """Greedy decoding of one prompt (``input_ids`` of shape (1, length)) with a draft: each step, ``draft(ids,
+    k)`` proposes up to ``k`` tokens, one forward pass scores them all, and the longest prefix that greedy decoding
+    would have chosen is kept, plus the model's own next token. The tokens are greedy's; the work is fewer passes.
+
+    Returns ``(new_tokens, stats)``: the new tokens up to the end-of-sequence token, and ``proposed``,
+    ``accepted`` draft tokens and forward ``passes`` (the prompt's included)."""
+    from transformers import DynamicCache
+
+    if input_ids.dim() != 2 or input_ids.size(0) != 1:
+        raise ValueError(f"expected input_ids of shape (1, length); got {tuple(input_ids.shape)}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens={max_new_tokens!r}; expected an integer >= 1")
+    eos = model.generation_config.eos_token_id
+    eos = set(eos if isinstance(eos, (list, tuple)) else [eos])
+    ids, cache = input_ids[0].tolist(), DynamicCache()
+    new = [int(model(input_ids=input_ids, past_key_values=cache, use_cache=True).logits[0, -1].argmax())]
+    stats = {"proposed": 0, "accepted": 0, "passes": 1}
+    while len(new) < max_new_tokens and new[-1] not in eos:
+        guess = draft(ids + new, min(k, max_new_tokens - len(new) - 1))
+        block = torch.tensor([[new[-1], *guess]], device=input_ids.device)
+        choice = model(input_ids=block, past_key_values=cache, use_cache=True).logits[0].argmax(-1).tolist()
+        n = 0
+        while n < len(guess) and guess[n] == choice[n]:  # the draft agrees with greedy's choice
+            n += 1
+        new += guess[:n] + [choice[n]]
+        stats["proposed"] += len(guess)
+        stats["accepted"] += n
+        stats["passes"] += 1
+        extra = cache.get_seq_length() - (len(ids) + len(new) - 1)  # keys and values of rejected draft tokens
+        if extra > 0:
+            cache.crop(-extra)
+    end = next((i + 1 for i, t in enumerate(new) if t in eos), len(new))
+    return new[:end], stats

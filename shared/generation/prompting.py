@@ -1,13 +1,15 @@
 """Prompting an instruction-tuned LM for a classification task, two ways:
 
 * **label-word scores** (robust): the log-probability the model gives each label word (e.g. "positive",
-  "negative") as the first token of its answer. Every prompt gets an answer, one of the labels.
+  "negative") as the first token of its answer (``label_scores`` from the next-token logits), renormalized over
+  the labels. Every prompt gets an answer, one of the labels.
 * **parsing a generation** (fragile): let the model write, then look for a label word in what it wrote
   (``parse_label``); an answer that names no label, or both, counts as unparsed. ``greedy_answers`` writes them.
 
 ``label_logprobs`` runs the tokens that all prompts share (system prompt, instruction, few-shot examples) once and
 reuses their keys and values (the KV cache of notebook 13) for every prompt's own tokens; ``greedy_answers`` does
-the same. Both equal running each full prompt on its own (tests/test_prompting.py checks it).
+the same. Both equal running each full prompt on its own (tests/test_prompting.py checks it), and both make their
+inputs on the model's device. ``chat_messages`` is the conversation ``chat_prompt`` hands to the chat template.
 """
 
 from __future__ import annotations
@@ -18,6 +20,18 @@ import re
 import torch
 
 
+def chat_messages(user: str, system: str | None = None, examples=()) -> list[dict[str, str]]:
+    """The conversation a chat template writes out: an optional system turn, each (question, answer) example as a
+    user turn and an assistant turn (few-shot prompting), then the user's message."""
+    if not isinstance(user, str) or not user.strip():
+        raise ValueError("expected a non-empty user message")
+    messages = [{"role": "system", "content": system}] if system is not None else []
+    for question, answer in examples:
+        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    messages.append({"role": "user", "content": user})
+    return messages
+
+
 def chat_prompt(tokenizer, user: str, system: str | None = None, examples=(), answer_prefix: str = "") -> str:
     """A prompt in the model's chat format, ending where the assistant's answer begins.
 
@@ -25,12 +39,7 @@ def chat_prompt(tokenizer, user: str, system: str | None = None, examples=(), an
     ``system=None`` keeps the template's default system prompt, if it has one. ``answer_prefix`` is text the
     answer is made to start with.
     """
-    if not isinstance(user, str) or not user.strip():
-        raise ValueError("expected a non-empty user message")
-    messages = [{"role": "system", "content": system}] if system is not None else []
-    for question, answer in examples:
-        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-    messages.append({"role": "user", "content": user})
+    messages = chat_messages(user, system, examples)
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) + answer_prefix
 
 
@@ -43,6 +52,14 @@ def label_token_ids(tokenizer, labels: dict[str, list[str]]) -> list[list[int]]:
     if any(not words for words in labels.values()) or len(set(flat)) != len(flat):
         raise ValueError(f"expected spellings whose first tokens differ across labels; got {labels!r}")
     return ids
+
+
+def label_scores(logits: torch.Tensor, groups: list[list[int]]) -> torch.Tensor:
+    """(N, labels) log-probabilities of each label being the next token, renormalized over the labels, from the
+    next-token ``logits`` (N, vocab); ``groups`` holds each label's token ids (its spellings), whose probabilities
+    add up."""
+    log_probs = logits.log_softmax(dim=-1)
+    return torch.stack([log_probs[:, ids].logsumexp(dim=-1) for ids in groups], dim=-1).log_softmax(dim=-1)
 
 
 def _common_prefix(ids: list[list[int]]) -> int:
@@ -97,9 +114,8 @@ def label_logprobs(model, tokenizer, prompts, labels: dict[str, list[str]], batc
         logits = model(
             input_ids=tokens, attention_mask=mask, position_ids=positions, past_key_values=past, logits_to_keep=1
         ).logits
-        last = logits[:, -1].float().log_softmax(-1)
-        rows.append(torch.stack([last[:, g].logsumexp(-1) for g in groups], dim=-1))
-    return torch.cat(rows).log_softmax(-1)
+        rows.append(label_scores(logits[:, -1].float(), groups))
+    return torch.cat(rows)
 
 
 @torch.no_grad()
