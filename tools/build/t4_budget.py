@@ -363,7 +363,8 @@ CAPTION = (
     "memory = fp32 weights, gradients and AdamW state, fp16 weight copies, the activations saved for backward "
     f"(halved for fp16), {CUDA_CONTEXT / 2**30:.1f} GiB CUDA context; {NOTEBOOK_OVERHEAD_S} s per notebook. "
     f"First run (fresh runtime): + {INSTALL_S} s setup, Hub downloads at {DOWNLOAD_MB_S} MB/s and the cached "
-    "builds (classifier, corpus LM, trace LM) the notebook needs."
+    "builds (classifier, corpus LM, trace LM) the notebook needs; the peak includes those builds. Minutes are rounded "
+    "up. Workloads: the [[step.t4]] tables in course.toml."
 )
 
 
