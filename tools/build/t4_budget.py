@@ -40,7 +40,8 @@ Assumptions (each is a constant below; the README table's caption repeats them):
   fp16 weight copies (2 bytes), and the activations saved for backward (``saved_tensors_hooks`` on the meta device,
   in fp32, halved for fp16: most saved tensors are matmul inputs that autocast casts; layer norms and softmax keep
   fp32, so this is approximate); inference holds the weights plus ``INFERENCE_LAYERS`` layers' worth of those
-  activations and the logits; ``CUDA_CONTEXT`` for the CUDA context and the caching allocator's slack.
+  activations and the logits (generation: the last position's logits and the fp32 KV cache); ``CUDA_CONTEXT``
+  for the CUDA context and the caching allocator's slack.
 - Per notebook: ``NOTEBOOK_OVERHEAD_S`` (kernel start, imports, dataset loads); the first run on a fresh runtime adds
   the Colab setup cell (``INSTALL_S``), the Hub downloads of every checkpoint the notebook or its builds use (sizes
   in ``CHECKPOINT_MB``, at ``DOWNLOAD_MB_S``) and the builds themselves.
@@ -167,9 +168,10 @@ def kv_bytes_per_token(role: str) -> int:
 
 
 @functools.cache
-def measure(role: str, batch: int, length: int, train: bool, layers: int | None = None) -> dict:
+def measure(role: str, batch: int, length: int, train: bool, layers: int | None = None, loss: bool = True) -> dict:
     """FLOPs of one forward pass (forward + backward when ``train``), the fp32 bytes of the tensors saved for
-    backward, the parameter count and the logits' bytes, at (batch, length), on the meta device."""
+    backward, the parameter count and the logits' bytes, at (batch, length), on the meta device. ``loss=False``:
+    no labels (the body's activations only, for the inference estimates)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -182,9 +184,9 @@ def measure(role: str, batch: int, length: int, train: bool, layers: int | None 
         size = model.config.vision_config.image_size
         kwargs["pixel_values"] = torch.zeros(batch, 3, size, size, device="meta")
         kwargs["return_loss"] = True
-    elif role == "classifier":
+    elif role == "classifier" and loss:
         kwargs["labels"] = torch.zeros(batch, dtype=torch.long, device="meta")
-    elif role in ("causal_lm", "chat_lm"):
+    elif role in ("causal_lm", "chat_lm") and loss:
         kwargs["labels"] = kwargs["input_ids"]
     seen: dict[int, int] = {}
     keep = []
@@ -199,9 +201,12 @@ def measure(role: str, batch: int, length: int, train: bool, layers: int | None 
     with torch.set_grad_enabled(train), FlopCounterMode(display=False) as counter:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             out = model(**kwargs)
-        loss = out.loss if getattr(out, "loss", None) is not None else out.last_hidden_state.float().sum()
+        if getattr(out, "loss", None) is not None:
+            total = out.loss
+        else:  # sum's backward keeps nothing: only the body's saved tensors count
+            total = (out.last_hidden_state if role == "encoder" else out[0]).float().sum()
         if train:
-            loss.backward()
+            total.backward()
     for p in params:
         p.grad = None
     logits = getattr(out, "logits", None)
@@ -269,7 +274,7 @@ def workload(spec: dict) -> dict:
         return {"seconds": spec["steps"] * step, "peak": peak + 4 * p * spec.get("copies", 0)}
     if kind == "forward":
         m = measure(role, spec["batch"], spec["length"], False, layers)
-        grad = measure(role, spec["batch"], spec["length"], True, layers)
+        grad = measure(role, spec["batch"], spec["length"], True, layers, loss=False)
         seconds = spec["calls"] * (m["flops"] / compute + CALL_OVERHEAD_S)
         acts = grad["saved_bytes"] / n_layers(role, layers) * INFERENCE_LAYERS / 2
         peak = 4 * m["params"] + acts + m["logits_bytes"] if spec["device"] == "cuda" else 0
@@ -284,7 +289,10 @@ def workload(spec: dict) -> dict:
         one["flops"] / compute, (4 * one["params"] + kv / 2) / (BW_FRACTION * T4_BANDWIDTH)
     ) + DECODE_LAYER_S * n_layers(role, layers)
     seconds = calls * (prefill["flops"] / compute + CALL_OVERHEAD_S + spec["new_tokens"] * per_token)
-    peak = 4 * prefill["params"] + kv + prefill["logits_bytes"]
+    grad = measure(role, spec["batch"], spec["prompt"], True, layers, loss=False)
+    acts = grad["saved_bytes"] / n_layers(role, layers) * INFERENCE_LAYERS / 2
+    # generate computes the prefill's logits at the last position only (logits_to_keep)
+    peak = 4 * prefill["params"] + kv + acts + prefill["logits_bytes"] / spec["prompt"]
     return {"seconds": seconds, "peak": peak + 4 * prefill["params"] * spec.get("copies", 0)}
 
 
