@@ -1,6 +1,7 @@
 # Two commands for learners and CI:  make lab  |  make test.  Without make (Windows): python -m tools lab | test,
 # which is what these two targets run (tools/__main__.py: one code path for both).
-# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make test-min / test-latest
+# Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make test-gpu (every notebook on
+# a CUDA GPU, measured against the T4 projection), make test-min / test-latest
 # (the version bounds), make test-colab (Colab's runtime), make solutions (the worked solutions), make course
 # (instructors), make slides (lecture decks) and make site (the course website), both from make course's executed
 # notebooks, make lock. Those are for maintainers and CI on Linux (and macOS): they use the shell (mktemp, rm, env).
@@ -13,7 +14,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi test-full test-min test-latest test-colab solutions course prose slides site headers \
+.PHONY: setup lab test test-multi test-full test-gpu test-min test-latest test-colab solutions course prose slides site headers \
         lint lock clean
 
 # One setup for everything (python -m tools setup -> tools/setup/install.py): the virtualenv, torch first at the
@@ -69,7 +70,25 @@ test-full: setup
 	    TRANSFORMERS_OFFLINE=1 HF_ENDPOINT=http://127.0.0.1:9 COURSE_PROFILE=full COURSE_REHEARSAL=1 \
 	    COURSE_HEADLESS=1 OMP_NUM_THREADS=1 && unset HF_HUB_CACHE HF_DATASETS_CACHE && \
 	$(BIN)/python -m tools.build.prebuild && \
-	$(BIN)/python -m tools.build.run_course --out build/full --jobs 2 $(NOTEBOOKS_SELECTION)
+	$(BIN)/python -m tools.build.run_course --out build/full --jobs 2 $(RUN_COURSE_ARGS) $(NOTEBOOKS_SELECTION)
+
+# The day a GPU is available (tools/build/gpu_run.py): stops at once without CUDA; else prints the run card's
+# hardware lines, runs every notebook on the GPU in the tiny profile (one kernel at a time) and the full rehearsal,
+# with GPU_FULL=1 also the real full profile (needs the Hub), each table with seconds, peak MB and peak CUDA MB,
+# then compares them with the T4 projection (tools/build/t4_budget.json). Rows land in build/gpu/*.json.
+GPU_FULL ?=
+test-gpu: setup
+	$(BIN)/python -m tools.build.gpu_run --require-cuda --card
+	@mkdir -p build/gpu && rm -f build/gpu/failed
+	COURSE_PROFILE=tiny COURSE_HEADLESS=1 $(BIN)/python -m tools.build.prebuild
+	COURSE_PROFILE=tiny $(BIN)/python -m tools.build.run_course --out build/gpu/tiny --json build/gpu/tiny.json \
+	    $(NOTEBOOKS_SELECTION) || echo "test-gpu: tiny profile FAILED" >> build/gpu/failed
+	$(MAKE) test-full RUN_COURSE_ARGS="--json $(CURDIR)/build/gpu/rehearsal.json" \
+	    || echo "test-gpu: rehearsal FAILED" >> build/gpu/failed
+	@if [ -n "$(GPU_FULL)" ]; then COURSE_PROFILE=full $(BIN)/python -m tools.build.run_course --out build/gpu/full \
+	    --json build/gpu/full.json $(NOTEBOOKS_SELECTION) || echo "test-gpu: full profile FAILED" >> build/gpu/failed; fi
+	$(BIN)/python -m tools.build.gpu_run --compare build/gpu/tiny.json build/gpu/rehearsal.json build/gpu/full.json
+	@if [ -f build/gpu/failed ]; then cat build/gpu/failed; rm build/gpu/failed; exit 1; fi
 
 # The promises in pyproject.toml (tools/setup/bounds.py, README "Supported versions"): a fresh .venv-min with every
 # direct dependency at its lower bound, or a fresh .venv-latest with the newest releases; torch stays at the lock

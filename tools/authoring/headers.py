@@ -84,6 +84,8 @@ def load_course(root: Path = ROOT) -> dict:
 # What a header says, in English; the Chinese edition (tools/i18n) passes its own words and titles.
 WORDS = {
     "week": "*Week {week} of {course} · about {minutes} minutes*",
+    "t4": "*Week {week} of {course} · about {minutes} minutes"
+    " · runs in about {t4} min on a Colab T4 (first run {t4_first} min)*",
     "you_will": "**In this notebook you will**",
     "previous": "Previous",
     "next": "Next",
@@ -97,6 +99,25 @@ def _label(step: dict, title: str | None = None) -> str:
 def _link(src: dict, dst: dict, title: str | None = None) -> str:
     rel = os.path.relpath(dst["path"], os.path.dirname(src["path"]))
     return f"[{_label(dst, title)}]({rel})"
+
+
+def t4_budget() -> dict:
+    """Each notebook's projected minutes on a Colab T4: tools/build/t4_budget.json (python -m tools.build.t4_budget)."""
+    path = ROOT / "tools" / "build" / "t4_budget.json"
+    return json.loads(path.read_text())["notebooks"] if path.exists() else {}
+
+
+def _week_line(course_title: str, step: dict, words: dict) -> str:
+    budget = t4_budget().get(step["path"])
+    if budget is None or "t4" not in words:
+        return words["week"].format(week=step["week"], course=course_title, minutes=step["minutes"])
+    return words["t4"].format(
+        week=step["week"],
+        course=course_title,
+        minutes=step["minutes"],
+        t4=budget["minutes"],
+        t4_first=budget["first_run_minutes"],
+    )
 
 
 def header_cells(course: dict, step: dict, words: dict = WORDS, texts=None, prefix: str = "") -> list[dict]:
@@ -120,7 +141,7 @@ def header_cells(course: dict, step: dict, words: dict = WORDS, texts=None, pref
         "",
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})",
         "",
-        words["week"].format(week=step["week"], course=course_title, minutes=step["minutes"]),
+        _week_line(course_title, step, words),
         "",
         words["you_will"],
         *[f"- {goal}" for goal in goals],

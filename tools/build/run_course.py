@@ -4,7 +4,9 @@
 
 Instructors use it to preview a lecture; CI uploads the executed notebooks as artifacts. The "result" column is
 the last line a notebook printed that starts with ``RESULT:``; "peak MB" is the kernel's peak resident memory, and a
-notebook above ``--max-rss-mb`` (3 GB: a learner's 8 GB laptop runs the course) fails.
+notebook above ``--max-rss-mb`` (3 GB: a learner's 8 GB laptop runs the course) fails. On a CUDA machine a column
+"CUDA MB" adds the kernel's peak CUDA memory (``torch.cuda.max_memory_allocated``, read by a probe cell that runs in the
+kernel after the notebook's cells and is not saved in the executed notebook). ``--json FILE`` writes the rows.
 
 In the full-profile rehearsal (``make test-full``, ``COURSE_REHEARSAL=1``) the stand-in checkpoints have random
 weights, so a result a lesson learned cannot hold there. A cell whose asserts check a learned result carries the tag
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import multiprocessing
 import os
 import sys
@@ -92,14 +95,41 @@ def result_line(nb) -> str:
     return results[-1] if results else "-"
 
 
-def execute(path: Path, out_dir: Path, timeout: int) -> tuple[float, float | None, str, bool, int]:
+# Run in the kernel after the notebook's cells (never saved): the peak CUDA memory of a kernel that imported torch.
+CUDA_PROBE = (
+    "import sys as _sys\n"
+    "_torch = _sys.modules.get('torch')\n"
+    "if _torch is not None and _torch.cuda.is_available() and _torch.cuda.is_initialized():\n"
+    "    print('CUDA_PEAK_MB', _torch.cuda.max_memory_allocated() / 2**20)\n"
+)
+
+
+def cuda_peak_mb(client: NotebookClient, nb) -> float | None:
+    """The kernel's peak CUDA memory in MB, or None (no CUDA, or the notebook never used it). The probe cell is
+    appended for its run (nbclient stores each executed cell back in the notebook) and removed again."""
+    probe = nbformat.v4.new_code_cell(CUDA_PROBE)
+    nb.cells.append(probe)
+    try:
+        client.execute_cell(probe, len(nb.cells) - 1)
+    except CellExecutionError:
+        return None
+    finally:
+        nb.cells.pop()
+    for output in probe.outputs:
+        for line in output.get("text", "").splitlines():
+            if line.startswith("CUDA_PEAK_MB "):
+                return float(line.split()[1])
+    return None
+
+
+def execute(path: Path, out_dir: Path, timeout: int) -> tuple[float, float | None, float | None, str, bool, int]:
     nb = nbformat.read(path, as_version=4)
     # The kernel's own log at ERROR: ipykernel warns "running over TCP without encryption" for every notebook
     # (the kernel listens on localhost only); what the notebooks print is not affected.
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(path.parent)}})
-    peak, ok = None, True
+    peak, cuda_peak, ok = None, None, True
     start = time.perf_counter()
     with client.setup_kernel():
         pid = client.km.provisioner.process.pid if client.km.provisioner else None
@@ -116,19 +146,20 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[float, float | Non
         except CellExecutionError as err:
             ok = False
             print(f"\n{path.relative_to(ROOT)} failed:\n{str(err)[-1500:]}", file=sys.stderr)
+        seconds = time.perf_counter() - start  # the notebook's cells only, not the probe
+        cuda_peak = cuda_peak_mb(client, nb)
         if pid:
             peak = peak_rss_mb(pid)
-    seconds = time.perf_counter() - start
     target = out_dir / path.relative_to(ROOT)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
     relaxed_count = sum(line.startswith(RELAXED) for line in printed(nb))
-    return seconds, peak, result_line(nb) if ok else "FAILED", ok, relaxed_count
+    return seconds, peak, cuda_peak, result_line(nb) if ok else "FAILED", ok, relaxed_count
 
 
 def _one(path: Path, out_dir: Path, timeout: int) -> tuple:
     row = (str(path.relative_to(ROOT)), *execute(path, out_dir, timeout))
-    print(f"  {row[0]}: {row[1]:.1f} s" + ("" if row[4] else "  FAILED"), file=sys.stderr, flush=True)
+    print(f"  {row[0]}: {row[1]:.1f} s" + ("" if row[5] else "  FAILED"), file=sys.stderr, flush=True)
     return row
 
 
@@ -140,6 +171,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at a time, one kernel each (default: 1)")
     parser.add_argument("--max-rss-mb", type=int, default=MAX_RSS_MB,
                         help=f"fail a notebook whose kernel's peak memory is above this (default: {MAX_RSS_MB})")
+    parser.add_argument("--json", help="also write the rows (notebook, seconds, peak MB, CUDA MB, result) here")
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error(f"--jobs {args.jobs}: expected a positive number of parallel kernels")
@@ -150,11 +182,16 @@ def main() -> int:
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         rows = list(pool.map(_one, paths, [out_dir] * len(paths), [args.timeout] * len(paths)))
     width = max(len(r[0]) for r in rows)
-    print(f"\n{'notebook':<{width}}  {'seconds':>7}  {'peak MB':>7}  key result")
-    for name, seconds, peak, result, _, _ in rows:
-        print(f"{name:<{width}}  {seconds:7.1f}  {peak or 0:7.0f}  {result}")
+    cuda = any(r[3] is not None for r in rows)
+    print(f"\n{'notebook':<{width}}  {'seconds':>7}  {'peak MB':>7}" + ("  CUDA MB" if cuda else "") + "  key result")
+    for name, seconds, peak, cuda_peak, result, _, _ in rows:
+        cuda_column = f"  {cuda_peak or 0:7.0f}" if cuda else ""
+        print(f"{name:<{width}}  {seconds:7.1f}  {peak or 0:7.0f}{cuda_column}  {result}")
     print(f"{'total':<{width}}  {time.perf_counter() - total:7.1f}")
-    relaxed = [(r[0], r[5]) for r in rows if r[5]]
+    if args.json:
+        keys = ("notebook", "seconds", "peak_mb", "cuda_peak_mb", "result", "ok", "relaxed")
+        Path(args.json).write_text(json.dumps([dict(zip(keys, r, strict=True)) for r in rows], indent=1) + "\n")
+    relaxed = [(r[0], r[6]) for r in rows if r[6]]
     if rehearsing():
         print(f"rehearsal: {sum(n for _, n in relaxed)} learned-result assert(s) relaxed for stand-in weights"
               + (": " + ", ".join(f"{name} ({n})" for name, n in relaxed) if relaxed else ""))
@@ -162,7 +199,7 @@ def main() -> int:
     heavy = [f"{r[0]} ({r[2]:.0f} MB)" for r in rows if r[2] and r[2] > args.max_rss_mb]
     if heavy:
         print(f"FAILED: peak memory above {args.max_rss_mb} MB: {', '.join(heavy)}")
-    failed = [r[0] for r in rows if not r[4]]
+    failed = [r[0] for r in rows if not r[5]]
     if failed:
         print(f"FAILED: {', '.join(failed)}")
     return 1 if failed or heavy else 0
