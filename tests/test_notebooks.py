@@ -204,9 +204,7 @@ LONG_CELLS_ALLOWED = {
     "15_prompt_engineering.ipynb": {"c05"},
     "17_efficient_training.ipynb": {"c01", "c09"},
     "19_multimodal_clip.ipynb": {"c05", "c07"},
-    "21_mixture_of_experts.ipynb": {"c01", "c05"},
     "22_rlhf.ipynb": {"c01", "c03", "c07", "c15", "c18"},
-    "23_agents.ipynb": {"c01", "c09", "c15"},
 }
 
 
