@@ -20,7 +20,8 @@ the same few experts, from an auxiliary **load-balancing loss** (Switch Transfor
 It is ``k`` when the load is perfectly even and grows as the router concentrates. An optional **capacity limit**
 (``capacity_factor``) caps how many tokens an expert takes per batch, ``ceil(capacity_factor * N * k / E)``; the
 tokens beyond it (later ones first) skip that expert: their output from it is 0 and a residual connection carries
-them on, as in the Switch Transformer.
+them on, as in the Switch Transformer. A **shared expert** (``shared_d_ff``, DeepSeek-MoE) is a dense SwiGLU that
+every token goes through beside its routed experts, with no gate: ``y = shared(x) + sum_e g_e * expert_e(x)``.
 
 Speed: the tokens are sorted by expert, so each expert runs one matrix multiplication on a contiguous block of its
 tokens (a loop over the E experts, never over tokens); ``bench/moe.py`` measures it against dense layers.
@@ -102,6 +103,8 @@ class SparseMoE(nn.Module):
     expert's gate rows before its up rows, ``down`` (E, d_model, d_ff). ``renormalize`` (default: True for k > 1,
     False for k = 1) rescales the k gate weights to sum to 1, as Mixtral does; with k = 1 that would make the gate
     always 1 and leave the router nothing to learn from the task, so Switch keeps the raw probability.
+    ``shared_d_ff``: add a **shared expert** (DeepSeek-MoE), a ``SwiGLU(d_model, shared_d_ff)`` that every token goes
+    through with no gate, beside the routed ones (``shared``; None without one).
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class SparseMoE(nn.Module):
         top_k: int = 2,
         capacity_factor: float | None = None,
         renormalize: bool | None = None,
+        shared_d_ff: int | None = None,
     ):
         super().__init__()
         for name, value in (("d_model", d_model), ("d_ff", d_ff), ("num_experts", num_experts), ("top_k", top_k)):
@@ -126,6 +130,7 @@ class SparseMoE(nn.Module):
         self.router = nn.Linear(d_model, num_experts, bias=False)
         self.gate_up = nn.Parameter(torch.empty(num_experts, 2 * d_ff, d_model))
         self.down = nn.Parameter(torch.empty(num_experts, d_model, d_ff))
+        self.shared = None if shared_d_ff is None else SwiGLU(d_model, _positive_int("shared_d_ff", shared_d_ff))
         self.reset_parameters()
         self.router_logits = self.aux_loss = self.tokens_per_expert = None
         self.dropped = 0.0
@@ -168,6 +173,8 @@ class SparseMoE(nn.Module):
         outputs = [self._expert(e, block) for e, block in enumerate(blocks) if block.size(0)]
         mixed = torch.cat(outputs) * weights.flatten()[order, None] if outputs else x.new_zeros(0, self.d_model)
         y = x.new_zeros(x.shape).index_add(0, token, mixed)
+        if self.shared is not None:  # DeepSeek-MoE's shared expert: every token, no gate
+            y = y + self.shared(x)
         self.router_logits, self.tokens_per_expert = logits, counts
         self.aux_loss = load_balancing_loss(logits, self.top_k)
         self.dropped = 1.0 - order.numel() / flat.numel()
@@ -180,7 +187,8 @@ class SparseMoE(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"d_model={self.d_model}, d_ff={self.d_ff}, num_experts={self.num_experts}, top_k={self.top_k}, "
-            f"capacity_factor={self.capacity_factor}, renormalize={self.renormalize}"
+            f"capacity_factor={self.capacity_factor}, renormalize={self.renormalize}, "
+            f"shared_d_ff={None if self.shared is None else self.shared.down.in_features}"
         )
 
 
@@ -196,6 +204,8 @@ def copy_from_mixtral(moe: SparseMoE, block) -> SparseMoE:
                 f"{name}: Mixtral's block has shape {tuple(tensor.shape)}, ours "
                 f"{tuple(ours[name].shape)}; expected the same d_model, d_ff and num_experts"
             )
+    if moe.shared is not None:
+        raise ValueError("Mixtral's block has no shared expert; expected a SparseMoE with shared_d_ff=None")
     if block.top_k != moe.top_k or not moe.renormalize:
         raise ValueError(
             f"Mixtral routes to top_k={block.top_k} with renormalized gates; ours has top_k={moe.top_k},"

@@ -225,9 +225,10 @@ class BlockModel(pl.LightningModule):
     """tokens -> TokenEmbedding + sinusoidal positions -> one pre-norm ``TransformerBlock`` -> LayerNorm -> head.
 
     ``num_experts=None``: the block's feed-forward is a dense ``SwiGLU(d_model, d_ff)``. Otherwise a
-    ``SparseMoE(d_model, d_ff, num_experts, top_k, capacity_factor)`` (each expert of size ``d_ff``), and the loss
-    adds ``aux_weight * aux_loss``. Logs ``train_loss``/``val_loss``/``val_acc`` and, with experts, ``train_aux``,
-    ``train_cv`` (coefficient of variation of tokens per expert) and ``train_load_<e>`` (expert e's share).
+    ``SparseMoE(d_model, d_ff, num_experts, top_k, capacity_factor, shared_d_ff)`` (each expert of size ``d_ff``;
+    ``shared_d_ff``: a shared expert of that size beside the routed ones), and the loss adds ``aux_weight *
+    aux_loss``. Logs ``train_loss``/``val_loss``/``val_acc`` and, with experts, ``train_aux``, ``train_cv``
+    (coefficient of variation of tokens per expert) and ``train_load_<e>`` (expert e's share).
     """
 
     def __init__(
@@ -241,19 +242,22 @@ class BlockModel(pl.LightningModule):
         top_k=1,
         aux_weight=0.0,
         capacity_factor=None,
+        shared_d_ff=None,
         lr=3e-3,
         max_len=64,
     ):
         super().__init__()
         if aux_weight < 0 or (aux_weight > 0 and num_experts is None):
             raise ValueError(f"aux_weight={aux_weight!r}; expected 0, or a positive weight together with experts")
+        if shared_d_ff is not None and num_experts is None:
+            raise ValueError(f"shared_d_ff={shared_d_ff!r}; a shared expert needs routed experts (num_experts)")
         self.save_hyperparameters()
         self.embed = TokenEmbedding(vocab_size, d_model)
         self.positions = SinusoidalPositionalEncoding(d_model, max_len)
         ff = (
             SwiGLU(d_model, d_ff)
             if num_experts is None
-            else SparseMoE(d_model, d_ff, num_experts, top_k, capacity_factor=capacity_factor)
+            else SparseMoE(d_model, d_ff, num_experts, top_k, capacity_factor=capacity_factor, shared_d_ff=shared_d_ff)
         )
         self.block = TransformerBlock(d_model, num_heads, d_ff, dropout=0.0, norm_first=True, ff=ff)
         self.norm, self.head = nn.LayerNorm(d_model), nn.Linear(d_model, num_classes)

@@ -123,6 +123,10 @@ def test_llama_helpers_make_inputs_on_the_models_device():
 
 def reached(model: torch.nn.Module) -> list:
     """A list that grows by one each time ``model``'s forward is called (so a test knows the device check ran)."""
+
+
+def counted(model: torch.nn.Module) -> list:
+    """A list that grows by one at every forward call of ``model`` (so a test sees that the model was reached)."""
     calls = []
     model.register_forward_pre_hook(lambda module, args: calls.append(1))
     return calls
@@ -222,3 +226,42 @@ def test_interleaved_seconds_takes_turns_and_synchronizes(monkeypatch):
     )
     assert order == ["a", "b"] * 3 and {k: len(v) for k, v in seconds.items()} == {"a": 2, "b": 2}
     assert synced == ["cuda"] * 8, "the device is synchronized before and after every timed call"
+
+
+def test_agents_make_their_inputs_on_the_models_device(chat_lm):
+    from shared.agents.loop import ChatAgent, TextAgent
+    from shared.agents.native import ToolCallAgent, tool_schemas
+    from shared.agents.toolkit import calculator
+
+    model, tokenizer = chat_lm
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = strict(model)
+    calls = counted(model)
+    system = "You answer questions with tools. " * 20  # a long shared prefix: run once, cached for the batch
+    schemas = tool_schemas({"calculator": calculator})
+    for agent, items in [
+        (TextAgent(model, tokenizer, system + "\n"), [("What is 2 + 3?", ""), ("What is 4 * 5?", "")]),
+        (ChatAgent(model, tokenizer, system), [("What is 2 + 3?", ""), ("What is 4 * 5?", "")]),
+        (ToolCallAgent(model, tokenizer, schemas, system), [[{"role": "user", "content": "What is 2 + 3?"}]] * 2),
+    ]:
+        before = len(calls)
+        calls_on_its_device(lambda agent=agent, items=items: agent(items))
+        assert len(calls) > before, f"{type(agent).__name__} never reached the model"
+
+
+def test_the_retrievers_sentence_encoder_makes_its_inputs_on_the_models_device():
+    from transformers import BertConfig, BertModel
+
+    from shared.agents import traces
+    from shared.models import load_tokenizer
+
+    tokenizer = load_tokenizer("encoder")
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+    )
+    model = strict(BertModel(config))
+    calls = counted(model)
+    encode = traces.sentence_encoder(model, tokenizer)
+    calls_on_its_device(lambda: encode(["on monday the doctor mended an axe.", "who likes porridge"]))
+    assert calls, "the encoder was never reached"

@@ -150,6 +150,7 @@ def test_swiglu_counts_and_values():
         (dict(num_experts=0), "num_experts=0"),
         (dict(capacity_factor=0), "capacity_factor=0"),
         (dict(d_ff=2.5), "d_ff=2.5"),
+        (dict(shared_d_ff=0), "shared_d_ff=0"),
     ],
 )
 def test_bad_configurations_raise(kwargs, match):
@@ -173,3 +174,17 @@ def test_bad_inputs_raise():
         copy_from_mixtral(SparseMoE(16, 12, 4, 2).double(), block)
     with pytest.raises(ValueError, match="top_k=1"):
         copy_from_mixtral(SparseMoE(16, 24, 4, 1).double(), block)
+    with pytest.raises(ValueError, match="no shared expert"):
+        copy_from_mixtral(SparseMoE(16, 24, 4, 2, shared_d_ff=8).double(), block)
+
+
+def test_a_shared_expert_adds_an_ungated_swiglu_for_every_token():
+    torch.manual_seed(3)
+    moe = SparseMoE(8, 6, num_experts=3, top_k=1, shared_d_ff=4).double()
+    routed = SparseMoE(8, 6, num_experts=3, top_k=1).double()
+    routed.load_state_dict({k: v for k, v in moe.state_dict().items() if not k.startswith("shared.")})
+    x = torch.randn(7, 8, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(moe(x), routed(x) + moe.shared(x))
+    assert sum(p.numel() for p in moe.shared.parameters()) == 3 * 8 * 4 and routed.shared is None
+    assert "shared_d_ff=4" in repr(moe)

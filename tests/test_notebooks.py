@@ -208,8 +208,6 @@ MAX_CELL_LINES = 25  # one idea per cell (STYLE.md): longer only for a cell that
 LONG_CELLS_ALLOWED = {
     "17_efficient_training.ipynb": {"c01", "c09"},
     "19_multimodal_clip.ipynb": {"c05", "c07"},
-    "21_mixture_of_experts.ipynb": {"c01", "c05"},
-    "23_agents.ipynb": {"c01", "c09", "c15"},
 }
 
 

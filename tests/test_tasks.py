@@ -83,6 +83,7 @@ def test_lookup_two_queries_labels_both_values():
         (lambda: domain_cipher(4, domains=0), "domains=0"),
         (lambda: BlockModel(10, 4, aux_weight=0.1), "aux_weight=0.1"),
         (lambda: BlockModel(10, 4, num_experts=2, top_k=3), "top_k=3 > num_experts=2"),
+        (lambda: BlockModel(10, 4, shared_d_ff=4), "shared expert needs routed experts"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, match):

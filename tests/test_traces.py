@@ -64,5 +64,5 @@ def test_validation():
     with pytest.raises(ValueError, match="positive"):
         traces.make_tasks(0)
     with pytest.raises(ValueError, match="texts"):
-        traces.minilm_encode("one text")
+        traces.encode_sentences("one text")
     assert traces.header([]) == "Tools: none\n"

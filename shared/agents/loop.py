@@ -61,6 +61,7 @@ def parse(reply: str):
 
 
 MAX_OBSERVATION = 500  # characters of a tool's answer shown to the model
+SHARED_PREFIX = 64  # tokens all prompts of a batch must share before their prefix is run once and cached
 
 
 def _explain(err: BaseException) -> str:
@@ -70,14 +71,15 @@ def _explain(err: BaseException) -> str:
         return "(no message)"
 
 
-def act(tools: dict, name: str, argument: str) -> str:
-    """Run one tool call and return the observation. An unknown tool, a refused input (``ToolError``: ``Error:
-    <why>``) and any other exception of the tool (a bug in it: ``Error: <type>: <message>``) all become an
-    observation the model reads and can recover from, as agent frameworks do; the episode goes on."""
+def act(tools: dict, name: str, argument) -> str:
+    """Run one tool call and return the observation. ``argument``: the tool's input text, or a dict of keyword
+    arguments (a validated JSON tool call). An unknown tool, a refused input (``ToolError``: ``Error: <why>``) and any
+    other exception of the tool (a bug in it: ``Error: <type>: <message>``) all become an observation the model reads
+    and can recover from, as agent frameworks do; the episode goes on."""
     if name not in tools:
         return f"Error: unknown tool {name!r}; expected one of: {', '.join(tools) or 'none (answer directly)'}"
     try:
-        observation = str(tools[name](argument))
+        observation = str(tools[name](**argument) if isinstance(argument, dict) else tools[name](argument))
     except ToolError as err:
         return f"Error: {_explain(err)}"
     except Exception as err:
@@ -92,21 +94,14 @@ def run_agent(generate: Callable, questions, tools: dict, max_steps: int = 4) ->
     ``answer=None`` and ``ended="step limit"``. Nothing a model writes can raise out of the loop: a reply that is not
     text counts as no action, and every tool error becomes an observation (``act``).
     """
-    if isinstance(questions, str) or not questions or not all(isinstance(q, str) and q.strip() for q in questions):
-        raise ValueError("expected a non-empty list of non-empty questions")
-    if not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps={max_steps!r}; expected a positive integer")
-    if not isinstance(tools, dict) or not all(callable(t) for t in tools.values()):
-        raise ValueError("expected tools as a dict of name -> callable(str) -> str")
-    episodes = [Episode(q) for q in questions]
+    episodes = start_episodes(questions, tools, max_steps)
     for _ in range(max_steps):
         going = [e for e in episodes if e.ended == "running"]
         if not going:
             break
-        replies = generate([(e.question, e.scratchpad) for e in going])
-        if len(replies) != len(going):
-            raise ValueError(f"generate returned {len(replies)} replies for {len(going)} prompts")
-        for episode, reply in zip(going, replies, strict=True):
+        for episode, reply in zip(
+            going, replies_for(generate, [(e.question, e.scratchpad) for e in going]), strict=True
+        ):
             episode.steps += 1
             parsed, text = parse(reply if isinstance(reply, str) else "")  # no text: no action
             episode.scratchpad += text.strip() + "\n"
@@ -117,6 +112,30 @@ def run_agent(generate: Callable, questions, tools: dict, max_steps: int = 4) ->
             if parsed[0] == "action":
                 episode.calls.append((*parsed[1:], observation))
             episode.scratchpad += f"Observation: {observation}\n"
+    return end_episodes(episodes)
+
+
+def start_episodes(questions, tools: dict, max_steps: int) -> list[Episode]:
+    """One running ``Episode`` per question, after checking the loop's arguments."""
+    if isinstance(questions, str) or not questions or not all(isinstance(q, str) and q.strip() for q in questions):
+        raise ValueError("expected a non-empty list of non-empty questions")
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps={max_steps!r}; expected a positive integer")
+    if not isinstance(tools, dict) or not all(callable(t) for t in tools.values()):
+        raise ValueError("expected tools as a dict of name -> callable(str) -> str")
+    return [Episode(q) for q in questions]
+
+
+def replies_for(generate: Callable, prompts: list) -> list:
+    """One reply per prompt from ``generate`` (a batched model call), or a clear error."""
+    replies = generate(prompts)
+    if len(replies) != len(prompts):
+        raise ValueError(f"generate returned {len(replies)} replies for {len(prompts)} prompts")
+    return replies
+
+
+def end_episodes(episodes: list[Episode]) -> list[Episode]:
+    """Mark every episode still running as ended by the step limit."""
     for episode in episodes:
         if episode.ended == "running":
             episode.ended = "step limit"
@@ -124,45 +143,70 @@ def run_agent(generate: Callable, questions, tools: dict, max_steps: int = 4) ->
 
 
 class _Generator:
-    """Greedy batched generation that stops at "Observation:" (the loop, not the model, writes observations)."""
+    """Greedy batched generation that stops at ``stop`` (by default "Observation:": the loop, not the model, writes
+    observations). Inputs are made on the model's device."""
 
-    def __init__(self, model, tokenizer, max_new_tokens: int = 40):
+    def __init__(self, model, tokenizer, max_new_tokens: int = 40, stop: str = "Observation:"):
         if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens={max_new_tokens!r}; expected a positive integer")
-        self.model, self.tokenizer, self.max_new_tokens = model.eval(), tokenizer, max_new_tokens
+        self.model, self.tokenizer, self.max_new_tokens, self.stop = model.eval(), tokenizer, max_new_tokens, stop
 
-    def prompt(self, question: str, scratchpad: str) -> str:
+    def prompt(self, *item) -> str:
         raise NotImplementedError
+
+    def trim(self, text: str) -> str:
+        """The reply: what the model wrote before the stop string."""
+        return text.split(self.stop)[0]
 
     @torch.no_grad()
     def __call__(self, items) -> list[str]:
-        prompts = [self.prompt(q, pad) for q, pad in items]
+        prompts = [self.prompt(*item) if isinstance(item, tuple) else self.prompt(item) for item in items]
         # A model with learned positions (GPT-2) cannot read past its context: a prompt that leaves no room gets
         # an empty reply (the loop then shows "no action" and the step limit ends the episode).
         limit = getattr(self.model.config, "n_positions", None) or getattr(
             self.model.config, "max_position_embeddings", 10**9
         )
-        sizes = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
-        fits = [i for i, n in enumerate(sizes) if n < limit]
+        encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        fits = [i for i, ids in enumerate(encoded) if len(ids) < limit]
         replies = [""] * len(prompts)
         if not fits:
             return replies
-        batch = self.tokenizer(
-            [prompts[i] for i in fits], return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
-        ).to(self.model.device)
-        room = min(self.max_new_tokens, limit - batch["input_ids"].shape[1])
+        ids, mask, cache = self._inputs([encoded[i] for i in fits])
         out = self.model.generate(
-            **batch,
-            max_new_tokens=room,
+            input_ids=ids,
+            attention_mask=mask,
+            past_key_values=cache,
+            max_new_tokens=min(self.max_new_tokens, limit - ids.shape[1]),
             do_sample=False,
-            stop_strings=["Observation:"],
+            stop_strings=[self.stop],
             tokenizer=self.tokenizer,
             pad_token_id=self.tokenizer.pad_token_id,
         )
-        texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+        texts = self.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
         for i, text in zip(fits, texts, strict=True):
-            replies[i] = text.split("Observation:")[0]
+            replies[i] = self.trim(text)
         return replies
+
+    def _inputs(self, encoded: list[list[int]]):
+        """Token ids and attention mask on the model's device, and a cache of the prompts' shared prefix (a system
+        message, worked examples), run once and repeated for the batch instead of once per prompt: each row is the
+        prefix, then padding, then the prompt's own rest. Without a long shared prefix: plain left padding."""
+        shared = 0
+        while shared < min(map(len, encoded)) - 1 and len({ids[shared] for ids in encoded}) == 1:
+            shared += 1
+        shared = shared if shared >= SHARED_PREFIX else 0
+        width, pad = max(map(len, encoded)), self.tokenizer.pad_token_id
+        rows = [ids[:shared] + [pad] * (width - len(ids)) + ids[shared:] for ids in encoded]
+        mask = [[1] * shared + [0] * (width - len(ids)) + [1] * (len(ids) - shared) for ids in encoded]
+        ids, mask = torch.tensor(rows, device=self.model.device), torch.tensor(mask, device=self.model.device)
+        if not shared:
+            return ids, mask, None
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        self.model(input_ids=ids[:1, :shared], past_key_values=cache, use_cache=True)
+        cache.batch_repeat_interleave(len(rows))
+        return ids, mask, cache
 
 
 class ChatAgent(_Generator):

@@ -115,11 +115,17 @@ def _evaluate(node):
 
 
 def calculator(expression: str) -> str:
-    """The value of an arithmetic expression such as ``"347 * 29"`` or ``"(2 + 3) ** 2 / 4"``, as text.
+    """Compute an arithmetic expression exactly.
 
-    Integers stay exact; a float prints with up to 10 significant digits (an integral float as an integer). Any input
-    it cannot compute, whatever the operator and the operand types, is refused with a ``ToolError`` that says why.
+    Args:
+        expression: numbers with + - * / // % ** and parentheses, e.g. 347 * 29
+
+    Returns:
+        The value as text.
     """
+    # Integers stay exact; a float prints with up to 10 significant digits (an integral float as an integer). Any input
+    # it cannot compute, whatever the operator and the operand types, is refused with a ToolError that says why. The
+    # docstring above is what a chat model reads (``shared.agents.native.tool_schemas``).
     text = _check_input(expression)
     try:
         tree = ast.parse(text, mode="eval")
@@ -139,6 +145,14 @@ def word_counter(texts):
     counts = Counter(w for text in texts for w in _WORD.findall(text.lower()))
 
     def count(word: str) -> str:
+        """Count how many times a word occurs in the corpus.
+
+        Args:
+            word: one word of letters, e.g. owl
+
+        Returns:
+            The number of times, as text.
+        """
         w = _check_input(word).lower().strip("'\"")
         if not _WORD.fullmatch(w):
             raise ToolError(f"{word!r} is not one word; expected a single word made of letters, e.g. owl")
@@ -173,6 +187,14 @@ class Retriever:
         return (self.vectors @ q[0]).flatten()
 
     def search(self, query: str) -> str:
+        """Find the corpus sentence closest in meaning to the query.
+
+        Args:
+            query: a few words, e.g. who mended an axe on monday
+
+        Returns:
+            The sentence.
+        """
         best = self.scores(query).topk(self.k).indices.tolist()
         return " ".join(self.sentences[i] for i in best)
 

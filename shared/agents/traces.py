@@ -12,7 +12,7 @@ A trace starts with the tools the model may use. With tools it thinks, acts, rea
 with ``Tools: none`` it must answer directly (the same model's no-tools baseline). Training traces show the ideal
 observation (the fact's own sentence); at test time the loop shows what the tool really returns.
 
-Cached (``shared.cache``): ``corpus_index()`` (the corpus sentences and their MiniLM embeddings, for
+Cached (``shared.cache``): ``corpus_index()`` (the corpus sentences and their encoder embeddings, for
 ``shared.agents.toolkit.Retriever``) and ``trace_lm_path()`` (the ``causal_lm`` role trained on traces with Lightning).
 """
 
@@ -323,21 +323,30 @@ def load_trace_lm():
     return model, tokenizer, json.loads((folder / "recipe.json").read_text())
 
 
-@torch.no_grad()
-def minilm_encode(texts, batch_size: int = 256) -> torch.Tensor:
-    """Mean-pooled sentence embeddings from the ``encoder`` role (MiniLM in the tiny profile)."""
+def sentence_encoder(model, tokenizer, batch_size: int = 256):
+    """``encode(list of texts) -> (n, dim)`` mean-pooled sentence embeddings from an encoder (``load_encoder()``),
+    computed where the model is (its inputs are made on its device) and returned on the CPU."""
     from shared.lightning_modules import mean_pool
 
-    if isinstance(texts, str) or not texts:
-        raise ValueError("expected a non-empty list of texts")
-    model, tokenizer = _encoder()
-    out = []
-    for i in range(0, len(texts), batch_size):
-        batch = tokenizer(
-            list(texts[i : i + batch_size]), return_tensors="pt", padding=True, truncation=True, max_length=48
-        )
-        out.append(mean_pool(model(**batch).last_hidden_state, batch["attention_mask"]))
-    return torch.cat(out)
+    @torch.no_grad()
+    def encode(texts) -> torch.Tensor:
+        if isinstance(texts, str) or not texts:
+            raise ValueError("expected a non-empty list of texts")
+        out = []
+        for i in range(0, len(texts), batch_size):
+            batch = tokenizer(
+                list(texts[i : i + batch_size]), return_tensors="pt", padding=True, truncation=True, max_length=48
+            ).to(model.device)
+            out.append(mean_pool(model(**batch).last_hidden_state, batch["attention_mask"]).cpu())
+        return torch.cat(out)
+
+    return encode
+
+
+def encode_sentences(texts) -> torch.Tensor:
+    """Embeddings of ``texts`` from the ``encoder`` role (all-MiniLM-L6-v2 in the tiny profile,
+    distilbert-base-uncased in the full one), mean-pooled, on the CPU (the cached index is built with it)."""
+    return sentence_encoder(*_encoder())(texts)
 
 
 _ENCODER: list = []
@@ -362,7 +371,7 @@ def corpus_index_path() -> Path:
     sentences = corpus_sentences()
 
     def build(folder: Path) -> None:
-        save_file({"embeddings": minilm_encode(sentences).contiguous()}, str(folder / "index.safetensors"))
+        save_file({"embeddings": encode_sentences(sentences).contiguous()}, str(folder / "index.safetensors"))
 
     key = recipe_key(
         HUB_IDS["encoder"] if profile().name == "full" else MINILM_SHA256,
