@@ -122,8 +122,8 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[float, float | Non
     target = out_dir / path.relative_to(ROOT)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
-    relaxed = sum(line.startswith(RELAXED) for line in printed(nb))
-    return seconds, peak, result_line(nb) if ok else "FAILED", ok, relaxed
+    relaxed_count = sum(line.startswith(RELAXED) for line in printed(nb))
+    return seconds, peak, result_line(nb) if ok else "FAILED", ok, relaxed_count
 
 
 def _one(path: Path, out_dir: Path, timeout: int) -> tuple:
