@@ -34,9 +34,11 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 def find_chromium() -> str:
     path = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
     if not path or not Path(path).exists():
-        raise SystemExit("error: the slides' browser check needs Chromium: `apt-get install chromium` (Debian/Ubuntu, "
-                         "as root) or set CHROMIUM=/path/to/chrome; `make slides SLIDES_CHECK=0` builds the decks "
-                         "without checking them")
+        raise SystemExit(
+            "error: the slides' browser check needs Chromium: `apt-get install chromium` (Debian/Ubuntu, "
+            "as root) or set CHROMIUM=/path/to/chrome; `make slides SLIDES_CHECK=0` builds the decks "
+            "without checking them"
+        )
     return path
 
 
@@ -51,9 +53,22 @@ def playwright_core() -> Path:
             raise SystemExit("error: the slides' browser check needs Node.js and npm (apt-get install npm)")
         CACHE.mkdir(parents=True, exist_ok=True)
         print(f"check_slides: installing {PLAYWRIGHT} into {CACHE} (no browser download)", flush=True)
-        subprocess.run([npm, "install", "--prefix", str(CACHE), "--no-save", "--no-package-lock", "--no-audit",
-                        "--no-fund", "--ignore-scripts", PLAYWRIGHT], check=True,
-                       env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(CACHE),
+                "--no-save",
+                "--no-package-lock",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                PLAYWRIGHT,
+            ],
+            check=True,
+            env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"},
+        )
     return package
 
 
@@ -70,9 +85,20 @@ class Server:
         self.folder, self.port, self.proc = folder, free_port(), None
 
     def __enter__(self) -> str:
-        self.proc = subprocess.Popen([sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
-                                      "--directory", str(self.folder)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 15
         while True:
@@ -103,10 +129,22 @@ def check(slides: Path, decks: list[str], all_slides: bool = False, timeout: int
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
     with Server(slides) as base:
-        cfg = {"playwright": str(package), "chromium": chromium, "base": base, "decks": decks,
-               "shots": str(shots), "all": all_slides, "width": WIDTH, "height": HEIGHT}
-        out = subprocess.run([node, str(ROOT / "tools" / "build" / "check_slides.mjs"), json.dumps(cfg)], capture_output=True,
-                             text=True, timeout=timeout)
+        cfg = {
+            "playwright": str(package),
+            "chromium": chromium,
+            "base": base,
+            "decks": decks,
+            "shots": str(shots),
+            "all": all_slides,
+            "width": WIDTH,
+            "height": HEIGHT,
+        }
+        out = subprocess.run(
+            [node, str(ROOT / "tools" / "build" / "check_slides.mjs"), json.dumps(cfg)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     if out.returncode != 0:
         raise SystemExit(f"error: the browser check itself failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -127,17 +165,23 @@ def main() -> int:
     failed = 0
     for entry in report:
         verdict = "FAIL" if entry["errors"] else "ok"
-        print(f"{verdict:4}  {entry['deck']}: {entry['slides']} slides, {len(entry['errors'])} console errors, "
-              f"{len(entry['shots'])} screenshots")
+        print(
+            f"{verdict:4}  {entry['deck']}: {entry['slides']} slides, {len(entry['errors'])} console errors, "
+            f"{len(entry['shots'])} screenshots"
+        )
         for error in entry["errors"]:
             print(f"      {error[:300]}")
         for o in entry["overflow"]:
-            print(f"      warning: slide {o['h']}/{o['v']} ({o['title'] or 'untitled'}) is {o['height']} px tall, "
-                  f"the page {HEIGHT}")
+            print(
+                f"      warning: slide {o['h']}/{o['v']} ({o['title'] or 'untitled'}) is {o['height']} px tall, "
+                f"the page {HEIGHT}"
+            )
         failed += bool(entry["errors"])
     shots = os.path.relpath(slides / "screenshots", ROOT)
-    print(f"check_slides: {len(report) - failed}/{len(report)} decks without console errors "
-          f"({time.perf_counter() - start:.0f} s); screenshots in {shots}/")
+    print(
+        f"check_slides: {len(report) - failed}/{len(report)} decks without console errors "
+        f"({time.perf_counter() - start:.0f} s); screenshots in {shots}/"
+    )
     return 1 if failed else 0
 
 

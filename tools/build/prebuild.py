@@ -19,9 +19,15 @@ def artifacts() -> dict:
 
     tiny = profile().name == "tiny"
     return {
-        **({"tiny GPT-2 (tokenizer trained on the corpus)": models.tiny_gpt2_path,
-            "SmolLM2-135M-Instruct (GGUF -> safetensors)": models.smollm_path,
-            "tiny CLIP (tokenizer trained on the shape captions)": models.tiny_clip_path} if tiny else {}),
+        **(
+            {
+                "tiny GPT-2 (tokenizer trained on the corpus)": models.tiny_gpt2_path,
+                "SmolLM2-135M-Instruct (GGUF -> safetensors)": models.smollm_path,
+                "tiny CLIP (tokenizer trained on the shape captions)": models.tiny_clip_path,
+            }
+            if tiny
+            else {}
+        ),
         "fine-tuned sentiment classifier (notebook 10's recipe)": finetuned.sentiment_checkpoint,
         "the fine-tuned classifier exported to ONNX (notebook 20, bench/onnx_inference.py)": deploy.exported_classifier,
         "causal LM trained on the course corpus (notebook 04's recipe)": finetuned.corpus_lm_path,

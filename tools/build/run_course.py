@@ -45,8 +45,10 @@ def notebooks(selection: list[str]) -> list[Path]:
         elif path.suffix == ".ipynb" and path.is_file():
             found.append(path)
         else:
-            raise SystemExit(f"error: {item!r} is neither a week folder nor a notebook; expected e.g. week1 or "
-                             "week1/01_environment_check.ipynb")
+            raise SystemExit(
+                f"error: {item!r} is neither a week folder nor a notebook; expected e.g. week1 or "
+                "week1/01_environment_check.ipynb"
+            )
     return found
 
 
@@ -86,8 +88,14 @@ def relaxed(source: str) -> str:
 
 
 def printed(nb) -> list[str]:
-    return [line for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-            if out.get("output_type") == "stream" for line in out.get("text", "").splitlines()]
+    return [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream"
+        for line in out.get("text", "").splitlines()
+    ]
 
 
 def result_line(nb) -> str:
@@ -126,9 +134,13 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[float, float | Non
     nb = nbformat.read(path, as_version=4)
     # The kernel's own log at ERROR: ipykernel warns "running over TCP without encryption" for every notebook
     # (the kernel listens on localhost only); what the notebooks print is not affected.
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     peak, cuda_peak, ok = None, None, True
     start = time.perf_counter()
     with client.setup_kernel():
@@ -169,8 +181,12 @@ def main() -> int:
     parser.add_argument("--out", default="build", help="folder for executed notebooks (default: build)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: 600)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at a time, one kernel each (default: 1)")
-    parser.add_argument("--max-rss-mb", type=int, default=MAX_RSS_MB,
-                        help=f"fail a notebook whose kernel's peak memory is above this (default: {MAX_RSS_MB})")
+    parser.add_argument(
+        "--max-rss-mb",
+        type=int,
+        default=MAX_RSS_MB,
+        help=f"fail a notebook whose kernel's peak memory is above this (default: {MAX_RSS_MB})",
+    )
     parser.add_argument("--json", help="also write the rows (notebook, seconds, peak MB, CUDA MB, result) here")
     args = parser.parse_args()
     if args.jobs < 1:
@@ -193,8 +209,10 @@ def main() -> int:
         Path(args.json).write_text(json.dumps([dict(zip(keys, r, strict=True)) for r in rows], indent=1) + "\n")
     relaxed = [(r[0], r[6]) for r in rows if r[6]]
     if rehearsing():
-        print(f"rehearsal: {sum(n for _, n in relaxed)} learned-result assert(s) relaxed for stand-in weights"
-              + (": " + ", ".join(f"{name} ({n})" for name, n in relaxed) if relaxed else ""))
+        print(
+            f"rehearsal: {sum(n for _, n in relaxed)} learned-result assert(s) relaxed for stand-in weights"
+            + (": " + ", ".join(f"{name} ({n})" for name, n in relaxed) if relaxed else "")
+        )
     print(f"executed notebooks (with outputs) are in {out_dir}/")
     heavy = [f"{r[0]} ({r[2]:.0f} MB)" for r in rows if r[2] and r[2] > args.max_rss_mb]
     if heavy:

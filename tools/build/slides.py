@@ -51,9 +51,19 @@ VENDOR_FILES = {
     "reveal.js": ["dist", "plugin/notes", "LICENSE"],
     "requirejs": ["require.js"],
     "jquery": ["dist/jquery.min.js", "LICENSE.txt"],
-    "mathjax": ["MathJax.js", "LICENSE", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions",
-                "jax/input/TeX", "jax/element", "jax/output/CommonHTML", "jax/output/PreviewHTML",
-                "fonts/HTML-CSS/TeX/woff", "localization/en"],
+    "mathjax": [
+        "MathJax.js",
+        "LICENSE",
+        "config/TeX-AMS_CHTML-full.js",
+        "config/Safe.js",
+        "extensions",
+        "jax/input/TeX",
+        "jax/element",
+        "jax/output/CommonHTML",
+        "jax/output/PreviewHTML",
+        "fonts/HTML-CSS/TeX/woff",
+        "localization/en",
+    ],
 }
 MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"
 
@@ -115,8 +125,11 @@ def trim_outputs(cell) -> None:
     for out in cell.get("outputs", []):
         if out.output_type == "stream":
             out.text = trim_text(out.text)
-        elif out.output_type in ("execute_result", "display_data") and "text/plain" in out.get("data", {}) \
-                and len(out.data) == 1:
+        elif (
+            out.output_type in ("execute_result", "display_data")
+            and "text/plain" in out.get("data", {})
+            and len(out.data) == 1
+        ):
             out.data["text/plain"] = trim_text(out.data["text/plain"])
         elif out.output_type == "error":
             out.traceback = out.traceback[-KEEP_LINES:]
@@ -224,8 +237,12 @@ def _pieces(nb) -> list:
 
 def speaker_notes(nb, minutes: int | None = None) -> str:
     """The plan of the lecture for the speaker view: its time and its sections (the notebook's ``##`` headings)."""
-    firsts = [piece.split("\n", 1)[0] for cell in nb.cells if cell.cell_type == "markdown"
-              for piece in split_at_headings(cell.source)]
+    firsts = [
+        piece.split("\n", 1)[0]
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for piece in split_at_headings(cell.source)
+    ]
     sections = [line[3:].strip() for line in firsts if line.startswith("## ")]
     lines = [f"**Plan**{f' (about {minutes} minutes)' if minutes else ''}:", ""]
     return "\n".join(lines + [f"{k}. {title}" for k, title in enumerate(sections, start=1)])
@@ -286,23 +303,42 @@ def prepare(nb, minutes: int | None = None) -> nbformat.NotebookNode:
 def _npm() -> str:
     npm = shutil.which("npm")
     if not npm:
-        raise SystemExit("error: npm (Node.js) is needed once, to fetch reveal.js, require.js, jQuery and MathJax from "
-                         "the npm registry into .course_cache/slides-vendor/; install Node.js (e.g. apt-get install "
-                         "npm) and run make slides again")
+        raise SystemExit(
+            "error: npm (Node.js) is needed once, to fetch reveal.js, require.js, jQuery and MathJax from "
+            "the npm registry into .course_cache/slides-vendor/; install Node.js (e.g. apt-get install "
+            "npm) and run make slides again"
+        )
     return npm
 
 
 def fetch_vendor(cache: Path = CACHE) -> Path:
     """reveal.js & co. in the cache (npm install, once); returns their node_modules folder."""
     modules = cache / "node_modules"
-    missing = [n for n, v in VENDOR.items() if not (modules / n / "package.json").exists()
-               or f'"version": "{v}"' not in (modules / n / "package.json").read_text()]
+    missing = [
+        n
+        for n, v in VENDOR.items()
+        if not (modules / n / "package.json").exists()
+        or f'"version": "{v}"' not in (modules / n / "package.json").read_text()
+    ]
     if missing:
         cache.mkdir(parents=True, exist_ok=True)
         specs = [f"{n}@{v}" for n, v in VENDOR.items()]
         print(f"slides: fetching {' '.join(specs)} from the npm registry into {cache}", flush=True)
-        subprocess.run([_npm(), "install", "--prefix", str(cache), "--no-save", "--no-package-lock", "--no-audit",
-                        "--no-fund", "--ignore-scripts", *specs], check=True)
+        subprocess.run(
+            [
+                _npm(),
+                "install",
+                "--prefix",
+                str(cache),
+                "--no-save",
+                "--no-package-lock",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                *specs,
+            ],
+            check=True,
+        )
     return modules
 
 
@@ -321,12 +357,19 @@ def copy_vendor(modules: Path, out: Path) -> None:
 def nbconvert_args(out: Path) -> list[str]:
     vendor = "vendor"  # relative to the deck: the folder can be moved or served from anywhere
     return [
-        "--to", "slides", "--output-dir", str(out),
-        f"--TemplateExporter.extra_template_basedirs={TEMPLATES}", f"--template={TEMPLATE}",
+        "--to",
+        "slides",
+        "--output-dir",
+        str(out),
+        f"--TemplateExporter.extra_template_basedirs={TEMPLATES}",
+        f"--template={TEMPLATE}",
         f"--SlidesExporter.reveal_url_prefix={vendor}/reveal.js",
-        f"--SlidesExporter.reveal_width={WIDTH}", f"--SlidesExporter.reveal_height={HEIGHT}",
-        "--TagRemovePreprocessor.enabled=True", f"--TagRemovePreprocessor.remove_input_tags={OUTPUT_ONLY}",
-        "--SlidesExporter.reveal_number=c/t", "--SlidesExporter.reveal_transition=none",
+        f"--SlidesExporter.reveal_width={WIDTH}",
+        f"--SlidesExporter.reveal_height={HEIGHT}",
+        "--TagRemovePreprocessor.enabled=True",
+        f"--TagRemovePreprocessor.remove_input_tags={OUTPUT_ONLY}",
+        "--SlidesExporter.reveal_number=c/t",
+        "--SlidesExporter.reveal_transition=none",
         "--SlidesExporter.reveal_theme=white",
         f"--HTMLExporter.require_js_url={vendor}/requirejs/require.js",
         f"--HTMLExporter.jquery_url={vendor}/jquery/dist/jquery.min.js",
@@ -339,18 +382,24 @@ def executed(src: Path, selection: list[str], root: Path = ROOT) -> list[Path]:
     notebooks; says which were not executed (``make course`` executes them)."""
     steps = [s["path"] for s in load_course(root)["step"] if not s.get("planned")]
     if selection:
-        wanted = [p for p in steps if any(p == item.rstrip("/") or p.startswith(item.rstrip("/") + "/")
-                                          for item in selection)]
+        wanted = [
+            p for p in steps if any(p == item.rstrip("/") or p.startswith(item.rstrip("/") + "/") for item in selection)
+        ]
         if not wanted:
-            raise SystemExit(f"error: {' '.join(selection)}: no notebook of course.toml there; expected week folders "
-                             "or notebooks, e.g. week1 or week3/10_finetune_bert_sentiment.ipynb")
+            raise SystemExit(
+                f"error: {' '.join(selection)}: no notebook of course.toml there; expected week folders "
+                "or notebooks, e.g. week1 or week3/10_finetune_bert_sentiment.ipynb"
+            )
     else:
         wanted = steps
     found = [src / p for p in wanted if (src / p).exists()]
     missing = [p for p in wanted if not (src / p).exists()]
     if missing:
-        print(f"slides: not executed in {os.path.relpath(src, root)}/, so no deck: {', '.join(missing)} "
-              "(run `make course`)", file=sys.stderr)
+        print(
+            f"slides: not executed in {os.path.relpath(src, root)}/, so no deck: {', '.join(missing)} "
+            "(run `make course`)",
+            file=sys.stderr,
+        )
     if not found:
         raise SystemExit(f"error: no executed notebooks under {src}/; run `make course` first")
     return found
