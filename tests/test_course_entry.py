@@ -37,7 +37,7 @@ def test_the_install_plan_on_windows(monkeypatch):
     assert cmds[1][0].endswith("uv.exe") and all(c[c.index("--python") + 1] == vpy for c in cmds[2:])
 
 
-def test_test_runs_prebuild_then_one_pytest_over_tests_and_every_notebook():
+def test_test_runs_prebuild_then_one_pytest_over_tests_every_notebook_and_a_chinese_lesson_per_week():
     (env1, prebuild), (env2, pytest_run) = course.test_commands("PY", "tiny", [])
     assert prebuild == ["PY", "-m", "tools.build.prebuild"]
     assert env1 == {"COURSE_HEADLESS": "1", "COURSE_PROFILE": "tiny"} and env2 == {**env1, "OMP_NUM_THREADS": "1"}
@@ -56,6 +56,7 @@ def test_test_runs_prebuild_then_one_pytest_over_tests_and_every_notebook():
         *course.PYTEST_NB,
         "tests",
         *notebooks,
+        *course.ZH_TESTED,
     ]
     assert len(notebooks) >= 22 and notebooks[0].startswith("week1/01_")
     assert course.test_commands("PY", "full", ["tests", "week1"])[1][1][-2:] == ["tests", "week1"]

@@ -123,10 +123,6 @@ def test_llama_helpers_make_inputs_on_the_models_device():
 
 def reached(model: torch.nn.Module) -> list:
     """A list that grows by one each time ``model``'s forward is called (so a test knows the device check ran)."""
-
-
-def counted(model: torch.nn.Module) -> list:
-    """A list that grows by one at every forward call of ``model`` (so a test sees that the model was reached)."""
     calls = []
     model.register_forward_pre_hook(lambda module, args: calls.append(1))
     return calls
@@ -237,7 +233,7 @@ def test_agents_make_their_inputs_on_the_models_device(chat_lm):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = strict(model)
-    calls = counted(model)
+    calls = reached(model)
     system = "You answer questions with tools. " * 20  # a long shared prefix: run once, cached for the batch
     schemas = tool_schemas({"calculator": calculator})
     for agent, items in [
@@ -261,7 +257,7 @@ def test_the_retrievers_sentence_encoder_makes_its_inputs_on_the_models_device()
         vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
     )
     model = strict(BertModel(config))
-    calls = counted(model)
+    calls = reached(model)
     encode = traces.sentence_encoder(model, tokenizer)
     calls_on_its_device(lambda: encode(["on monday the doctor mended an axe.", "who likes porridge"]))
     assert calls, "the encoder was never reached"
