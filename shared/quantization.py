@@ -97,9 +97,10 @@ def absmax_blocks(w: torch.Tensor, levels: torch.Tensor, block: int | None = 64)
         raise ValueError(f"block={block!r}; expected a positive divisor of the {w.numel()} values, or None")
     blocks = w.detach().float().reshape(-1, size)
     absmax = blocks.abs().amax(dim=1, keepdim=True).clamp(min=1e-12)
-    normalized = blocks / absmax
-    nearest = (normalized.unsqueeze(-1) - levels.to(blocks)).abs().argmin(dim=-1)
-    return (levels.to(blocks)[nearest] * absmax).reshape(w.shape).to(w.dtype)
+    levels = levels.to(blocks)
+    midpoints = (levels[1:] + levels[:-1]) / 2  # the nearest level, found by the interval between midpoints
+    nearest = torch.bucketize(blocks / absmax, midpoints)
+    return (levels[nearest] * absmax).reshape(w.shape).to(w.dtype)
 
 
 def bits_per_weight(bits: int, block: int | None, numel: int, scale_bits: int = 32) -> float:
@@ -153,3 +154,50 @@ def reconstruction_error(w: torch.Tensor, approx: torch.Tensor) -> float:
         raise ValueError(f"expected two tensors of one shape; got {tuple(w.shape)} and {tuple(approx.shape)}")
     w, approx = w.detach().double(), approx.detach().double()
     return float((approx - w).norm() / w.norm().clamp(min=1e-30))
+
+
+def quantize_linears(model: torch.nn.Module, method) -> float:
+    """Replace, in place, the weight of every ``nn.Linear`` inside the model's Transformer layers by
+    ``method(weight)`` (a quantize-then-dequantize function such as ``ggml_q4_0``), as llama.cpp does for a 4-bit
+    file; embeddings and norms stay as they are. Returns the largest absolute change of any weight."""
+    layers = [m for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and ".layers." in name]
+    if not layers:
+        raise ValueError("expected a model with nn.Linear modules inside its '.layers.' (a Llama-style decoder)")
+    largest = 0.0
+    with torch.no_grad():
+        for layer in layers:
+            approx = method(layer.weight)
+            largest = max(largest, float((approx - layer.weight).abs().max()))
+            layer.weight.copy_(approx)
+    return largest
+
+
+def perplexity(model: torch.nn.Module, ids: torch.Tensor, length: int) -> float:
+    """exp(mean next-token cross-entropy) of a causal LM over the tokens ``ids`` (1-D), cut into rows of ``length``
+    tokens (a remainder shorter than a row is left out); the rows are made on the model's device."""
+    if ids.dim() != 1 or not isinstance(length, int) or not 2 <= length <= len(ids):
+        raise ValueError(f"expected 1-D token ids and 2 <= length <= {len(ids)}; got {tuple(ids.shape)}, {length!r}")
+    rows = ids[: len(ids) // length * length].reshape(-1, length).to(next(model.parameters()).device)
+    with torch.no_grad():
+        return float(model(input_ids=rows, labels=rows).loss.exp())
+
+
+def gguf_origin():
+    """The GGUF file the profile's chat model was converted from (the tiny profile's SmolLM2-135M, Q4_1), or None
+    when the model came from a Hub checkpoint."""
+    from shared.models import HUB_IDS, smollm_gguf, source
+
+    return None if source("chat_lm") == HUB_IDS["chat_lm"] else smollm_gguf()
+
+
+def gguf_summary(path) -> dict:
+    """``{tensor type: {"tensors", "weights", "bytes"}}`` of a GGUF file, read with the ``gguf`` package."""
+    from gguf import GGUFReader
+
+    summary: dict = {}
+    for tensor in GGUFReader(str(path)).tensors:
+        row = summary.setdefault(tensor.tensor_type.name, {"tensors": 0, "weights": 0, "bytes": 0})
+        row["tensors"] += 1
+        row["weights"] += int(tensor.n_elements)
+        row["bytes"] += int(tensor.n_bytes)
+    return summary

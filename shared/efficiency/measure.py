@@ -6,6 +6,7 @@
 * ``GradientSnapshot``: a callback that keeps the gradients of the first optimizer step, as the optimizer gets
   them (after gradient accumulation, before the update).
 * ``gradient_gap``: how far two such snapshots are apart.
+* ``release_memory``: free what finished fits left behind, between measurements.
 * ``model_state_bytes``: per-device memory of weights, gradients and Adam state under each distributed strategy.
 
 The callbacks keep their records in ``state_dict``, so they come back from ``ddp_notebook`` workers like
@@ -146,25 +147,51 @@ class StepMeter(pl.Callback):
 
 
 class GradientSnapshot(pl.Callback):
-    """The gradients of the first optimizer step, by parameter name (on the CPU, in float32): what the optimizer
-    receives, after Lightning has accumulated and (under 16-mixed) unscaled them."""
+    """The gradients of the first optimizer step whose gradients are all finite, by parameter name (on the CPU, in
+    float32): what the optimizer receives, after Lightning has accumulated and (under 16-mixed) unscaled them.
+    Training stops once they are kept.
+
+    Under ``16-mixed`` the gradient scaler starts with a large scale, and a first step whose float16 gradients
+    overflow (inf) is skipped: the weights do not change, and the next step on the same batch, at a lower scale,
+    gives the gradient we want. Train for a few steps at most; the snapshot stops the fit."""
 
     def __init__(self):
         self.grads: dict[str, torch.Tensor] = {}
+        self.skipped = 0  # steps whose gradients were not finite
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer):
-        if not self.grads:
-            self.grads = {
-                name: p.grad.detach().float().cpu().clone()
-                for name, p in pl_module.named_parameters()
-                if p.grad is not None
-            }
+        if self.grads:
+            return
+        grads = {
+            name: p.grad.detach().float().cpu().clone()
+            for name, p in pl_module.named_parameters()
+            if p.grad is not None
+        }
+        if all(bool(g.isfinite().all()) for g in grads.values()):
+            self.grads = grads
+            trainer.should_stop = True
+        else:
+            self.skipped += 1
 
     def state_dict(self) -> dict:
-        return {"grads": self.grads}
+        return {"grads": self.grads, "skipped": self.skipped}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.grads = dict(state_dict["grads"])
+        self.grads, self.skipped = dict(state_dict["grads"]), state_dict.get("skipped", 0)
+
+
+def release_memory() -> None:
+    """Collect finished fits (a Trainer and its module refer to each other, so only the cycle collector frees them)
+    and hand the freed memory back to the operating system (glibc's ``malloc_trim``), so that a notebook that trains
+    many copies of a model does not keep the memory of every one of them."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows): the memory is reused, not returned
+        pass
 
 
 def gradient_gap(a: dict, b: dict) -> dict:

@@ -90,10 +90,12 @@ EXERCISES = [
             Mistake(
                 "labels_not_diagonal",
                 lambda im, tx, t: (
-                    F.cross_entropy(im @ tx.t() / t, torch.zeros(len(im), dtype=torch.long))
-                    + F.cross_entropy((im @ tx.t() / t).t(), torch.zeros(len(im), dtype=torch.long))
-                )
-                / 2,
+                    (
+                        F.cross_entropy(im @ tx.t() / t, torch.zeros(len(im), dtype=torch.long))
+                        + F.cross_entropy((im @ tx.t() / t).t(), torch.zeros(len(im), dtype=torch.long))
+                    )
+                    / 2
+                ),
                 "the targets are not the diagonal: image i's caption is text i, so the labels are "
                 "torch.arange(n), not a constant class.",
             ),

@@ -24,7 +24,11 @@ def _uint8_cases():
     return [
         (torch.randn(40, generator=g, dtype=torch.float64) * 0.05,),  # weights: small, around 0
         (torch.rand(30, generator=g, dtype=torch.float64) * 6.0,),  # ReLU outputs: all positive
-        (torch.cat([torch.tensor([-1.0, 1.0], dtype=torch.float64), torch.rand(10, generator=g, dtype=torch.float64)]),),
+        (
+            torch.cat(
+                [torch.tensor([-1.0, 1.0], dtype=torch.float64), torch.rand(10, generator=g, dtype=torch.float64)]
+            ),
+        ),
     ]
 
 

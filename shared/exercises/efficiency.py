@@ -1,5 +1,5 @@
-"""Checked exercises of lesson 17 (efficient training): LoRA's start, LoRA's forward pass, and the loss scaling of
-gradient accumulation."""
+"""Checked exercises of lesson 17 (efficient training): the loss scaling of gradient accumulation, LoRA's start and
+LoRA's forward pass."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def _forward_cases():
 
 EXERCISES = [
     Exercise(
-        key="q1",
+        key="q2",
         title="LoRA's start",
         reference=lora_init,
         cases=_init_cases,
@@ -116,7 +116,7 @@ EXERCISES = [
         ],
     ),
     Exercise(
-        key="q2",
+        key="q3",
         title="LoRA's forward pass",
         reference=lora_forward,
         cases=_forward_cases,
@@ -185,9 +185,10 @@ def _scaled_accumulation(divide_by):
     return accumulate
 
 
-EXERCISES.append(
+EXERCISES.insert(
+    0,
     Exercise(
-        key="q3",
+        key="q1",
         title="the loss scaling of gradient accumulation",
         reference=accumulated_gradient,
         cases=_accumulation_cases,
@@ -213,7 +214,7 @@ EXERCISES.append(
                 "already divides by accumulate_grad_batches; a training_step that divides again does this.",
             ),
         ],
-    )
+    ),
 )
 
 check, hint, solution = namespaces(EXERCISES)
