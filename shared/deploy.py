@@ -16,6 +16,7 @@ and serve it behind a function that checks its input.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 import tempfile
 import warnings
 from pathlib import Path
@@ -146,7 +147,7 @@ def forward_on_device(model: nn.Module, inputs: dict) -> torch.Tensor:
     """``model(**inputs).logits`` of a Hugging Face model (``labels`` left out), with the inputs moved to the model's
     device (the run card's, after ``run.place``), waiting for a GPU to finish, so that a clock around the call
     measures the forward pass."""
-    if not isinstance(inputs, dict) or not all(torch.is_tensor(v) for v in inputs.values()):
+    if not isinstance(inputs, Mapping) or not all(torch.is_tensor(v) for v in inputs.values()):
         raise ValueError(f"expected a dict of tensors (a tokenized batch); got {type(inputs).__name__}")
     device = next(model.parameters()).device
     with torch.inference_mode():

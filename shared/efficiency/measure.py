@@ -203,13 +203,18 @@ def gradient_gap(a: dict, b: dict) -> dict:
             f"expected two snapshots of the same parameters; got {len(a)} and {len(b)} names, "
             f"{len(set(a) ^ set(b))} not in both"
         )
-    flat_a = torch.cat([a[name].flatten().double() for name in sorted(a)])
-    flat_b = torch.cat([b[name].flatten().double() for name in sorted(a)])
-    max_abs = (flat_a - flat_b).abs().max().item()
+    max_abs, max_b, dot, norm_a, norm_b = 0.0, 0.0, 0.0, 0.0, 0.0
+    for name in sorted(a):  # one parameter at a time: no copy of the whole model's gradients
+        x, y = a[name].double(), b[name].double()
+        max_abs = max(max_abs, (x - y).abs().max().item())
+        max_b = max(max_b, y.abs().max().item())
+        dot += (x * y).sum().item()
+        norm_a += (x * x).sum().item()
+        norm_b += (y * y).sum().item()
     return {
         "max_abs": max_abs,
-        "max_rel": max_abs / flat_b.abs().max().clamp(min=1e-30).item(),
-        "cosine": torch.nn.functional.cosine_similarity(flat_a, flat_b, dim=0).item(),
+        "max_rel": max_abs / max(max_b, 1e-30),
+        "cosine": dot / max((norm_a * norm_b) ** 0.5, 1e-30),
     }
 
 
