@@ -16,9 +16,9 @@ and serve it behind a function that checks its input.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np

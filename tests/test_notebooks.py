@@ -202,8 +202,6 @@ LONG_CELLS_ALLOWED = {
     "10_finetune_bert_sentiment.ipynb": {"c07c"},
     "14_knowledge_distillation.ipynb": {"e294efc9", "51690dad"},
     "15_prompt_engineering.ipynb": {"c05"},
-    "17_efficient_training.ipynb": {"c01", "c09"},
-    "19_multimodal_clip.ipynb": {"c05", "c07"},
     "21_mixture_of_experts.ipynb": {"c01", "c05"},
     "22_rlhf.ipynb": {"c01", "c03", "c07", "c15", "c18"},
     "23_agents.ipynb": {"c01", "c09", "c15"},

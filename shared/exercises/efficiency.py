@@ -39,7 +39,8 @@ def _compare_init(got, expected) -> str | None:
         return problem
     (A, B), (A0, B0) = got, expected
     if tuple(A.shape) != tuple(A0.shape) or tuple(B.shape) != tuple(B0.shape):
-        return f"expected A of shape {tuple(A0.shape)} and B of shape {tuple(B0.shape)}; got {tuple(A.shape)} and {tuple(B.shape)}"
+        want, got = (tuple(A0.shape), tuple(B0.shape)), (tuple(A.shape), tuple(B.shape))
+        return f"expected A of shape {want[0]} and B of shape {want[1]}; got {got[0]} and {got[1]}"
     if bool((B != 0).any()) != bool((B0 != 0).any()):
         return "B should be all zeros, so that B @ A = 0 at the start" if (B0 == 0).all() else "B should not be zero"
     if bool((A != 0).any()) != bool((A0 != 0).any()) or not bool(A.isfinite().all()):
