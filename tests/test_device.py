@@ -89,3 +89,22 @@ def test_run_device_follows_the_run_card():
     assert several.device == torch.device("cpu"), "with several GPUs the notebook's process must not touch CUDA"
     model = cpu.place(torch.nn.Dropout(0.5).train())
     assert not model.training
+
+
+def test_quantization_perplexity_makes_its_rows_on_the_models_device(chat_lm):
+    from shared.quantization import perplexity
+
+    model, _ = chat_lm
+    model = strict(model)
+    calls_on_its_device(lambda: perplexity(model, torch.arange(40) % 32, 16))
+
+
+def test_deploy_forward_on_device_moves_the_batch_to_the_model():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from shared.deploy import forward_on_device
+
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    model = strict(BertForSequenceClassification(config))
+    batch = {"input_ids": torch.ones(2, 5, dtype=torch.long), "attention_mask": torch.ones(2, 5, dtype=torch.long)}
+    calls_on_its_device(lambda: forward_on_device(model, batch))

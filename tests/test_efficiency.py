@@ -119,6 +119,28 @@ def test_gradient_accumulation_gives_the_gradient_of_the_whole_batch():
     assert gradient_gap(not_divided, whole.grads)["max_rel"] > 1
 
 
+class _Overflows(pl.Callback):
+    """The first optimizer step's gradients set to ``value``: inf, as a float16 overflow under 16-mixed makes them
+    (before the snapshot), then 0, so that the step changes nothing, as the gradient scaler's skip does (after)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        if trainer.global_step == 0:
+            for p in pl_module.parameters():
+                p.grad.fill_(self.value)
+
+
+def test_a_snapshot_skips_steps_whose_gradients_overflowed_and_can_stop_the_fit():
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    meter, grads = StepMeter(), GradientSnapshot(stop=True)
+    _fit(8, 1, [_Overflows(float("inf")), grads, _Overflows(0.0), meter], x, y, steps=4)
+    assert grads.skipped == 1 and all(g.isfinite().all() for g in grads.grads.values())
+    assert len(meter.rows) == 2, "stopped after the first finite step"
+
+
 def test_gradient_gap_values_and_checks():
     a = {"w": torch.tensor([1.0, 2.0]), "b": torch.tensor([0.0])}
     b = {"w": torch.tensor([1.0, 2.5]), "b": torch.tensor([0.0])}

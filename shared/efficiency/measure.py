@@ -149,14 +149,15 @@ class StepMeter(pl.Callback):
 class GradientSnapshot(pl.Callback):
     """The gradients of the first optimizer step whose gradients are all finite, by parameter name (on the CPU, in
     float32): what the optimizer receives, after Lightning has accumulated and (under 16-mixed) unscaled them.
-    Training stops once they are kept.
 
     Under ``16-mixed`` the gradient scaler starts with a large scale, and a first step whose float16 gradients
     overflow (inf) is skipped: the weights do not change, and the next step on the same batch, at a lower scale,
-    gives the gradient we want. Train for a few steps at most; the snapshot stops the fit."""
+    gives the gradient we want. ``stop=True`` ends the fit once the gradients are kept, so a fit of a few steps at
+    most costs one step where none is skipped."""
 
-    def __init__(self):
+    def __init__(self, stop: bool = False):
         self.grads: dict[str, torch.Tensor] = {}
+        self.stop = stop
         self.skipped = 0  # steps whose gradients were not finite
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer):
@@ -169,7 +170,7 @@ class GradientSnapshot(pl.Callback):
         }
         if all(bool(g.isfinite().all()) for g in grads.values()):
             self.grads = grads
-            trainer.should_stop = True
+            trainer.should_stop = trainer.should_stop or self.stop
         else:
             self.skipped += 1
 
