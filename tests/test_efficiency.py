@@ -168,3 +168,27 @@ def test_model_state_bytes_per_strategy():
         model_state_bytes(100, "zero3", 4)
     with pytest.raises(ValueError, match="positive integers"):
         model_state_bytes(100, "ddp", 0)
+
+
+def test_callbacks_kept_after_a_fit_do_not_keep_the_module_alive():
+    import gc
+    import weakref
+
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    meter, grads = StepMeter(), GradientSnapshot()
+    module = _Line()
+    alive = weakref.ref(module)
+    trainer = pl.Trainer(
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        callbacks=[meter, grads],
+    )
+    trainer.fit(module, DataLoader(TensorDataset(x, y), batch_size=8))
+    del trainer, module
+    gc.collect()
+    assert alive() is None and meter.rows and grads.grads, "the records stay, the module goes"

@@ -88,7 +88,17 @@ class SavedTensors:
         return sum(self.copies.values())
 
 
-class StepMeter(pl.Callback):
+class _KeptAfterFit(pl.Callback):
+    """A callback whose records are read after the fit. Lightning lends every callback the module's ``log`` and
+    ``log_dict`` (bound methods) when a fit starts; dropping them at teardown keeps a callback that outlives its fit
+    from keeping the whole module, its optimizer state and its trainer alive too."""
+
+    def teardown(self, trainer, pl_module, stage):
+        for name in ("log", "log_dict"):
+            self.__dict__.pop(name, None)
+
+
+class StepMeter(_KeptAfterFit):
     """Per training batch: ``seconds`` (forward, backward and optimizer step), ``saved_bytes`` (the activations
     the forward pass kept for backward, ``SavedTensors.bytes``), ``copy_bytes`` (low-precision copies of the
     parameters it kept, ``SavedTensors.copy_bytes``) and ``loss``, as rows in ``meter.rows``.
@@ -146,7 +156,7 @@ class StepMeter(pl.Callback):
         self.rows = list(state_dict["rows"])
 
 
-class GradientSnapshot(pl.Callback):
+class GradientSnapshot(_KeptAfterFit):
     """The gradients of the first optimizer step whose gradients are all finite, by parameter name (on the CPU, in
     float32): what the optimizer receives, after Lightning has accumulated and (under 16-mixed) unscaled them.
 
