@@ -151,14 +151,21 @@ EXERCISES = [
 ]
 
 
-def accumulated_gradient(weight, x, y, steps):
-    """The gradient of the mean cross-entropy of ``x @ weight`` over the whole batch, computed from ``steps`` equal
-    micro-batches: each micro-batch's mean loss divided by ``steps``, backward, the gradients adding up."""
+ACCUMULATION_SOLUTION = """def my_accumulated_gradient(weight, x, y, steps):
     weight = weight.detach().clone().requires_grad_(True)
     for xs, ys in zip(x.chunk(steps), y.chunk(steps), strict=True):
-        loss = F.cross_entropy(xs @ weight, ys) / steps
-        loss.backward()
+        loss = F.cross_entropy(xs @ weight, ys) / steps  # each micro-batch's mean, divided once
+        loss.backward()  # adds into weight.grad
     return weight.grad
+"""
+
+
+def accumulated_gradient(weight, x, y, steps):
+    """The gradient of the mean cross-entropy of ``x @ weight`` over the whole batch (what accumulating ``steps``
+    equal micro-batches, each loss divided by ``steps``, gives), in closed form: xᵀ (softmax(x W) − onehot(y)) / n."""
+    probs = (x @ weight).softmax(dim=-1)
+    probs[torch.arange(len(y)), y] -= 1
+    return x.t() @ probs / len(y)
 
 
 def _accumulation_cases():
@@ -192,6 +199,7 @@ EXERCISES.insert(
         key="q1",
         title="the loss scaling of gradient accumulation",
         reference=accumulated_gradient,
+        solution=ACCUMULATION_SOLUTION,
         cases=_accumulation_cases,
         verified="accumulating 2 and 4 micro-batches gives the gradient of the mean loss over the whole batch",
         hints=[
