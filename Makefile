@@ -1,45 +1,44 @@
-# Two commands for learners and CI:  make lab  |  make test.
+# Two commands for learners and CI:  make lab  |  make test.  Without make (Windows): python -m tools lab | test,
+# which is what these two targets run (tools/__main__.py: one code path for both).
 # Also: make test-multi (as on 2 GPUs), make test-full (the full profile, offline), make test-min / test-latest
-# (the version bounds), make solutions (the worked solutions), make course (instructors), make slides (lecture
-# decks) and make site (the course website), both from make course's executed notebooks, make lock.
+# (the version bounds), make test-colab (Colab's runtime), make solutions (the worked solutions), make course
+# (instructors), make slides (lecture decks) and make site (the course website), both from make course's executed
+# notebooks, make lock. Those are for maintainers and CI on Linux (and macOS): they use the shell (mktemp, rm, env).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.course-installed
 NOTEBOOKS := week1 week2 week3 week4 week5 week6
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # uv installs no bytecode; let Python cache what it imports (some images set PYTHONDONTWRITEBYTECODE=1, which
 # would make every kernel recompile torch and transformers: 12 s instead of 5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup lab test test-multi test-full test-min test-latest solutions course prose slides site headers lint lock clean
+.PHONY: setup lab test test-multi test-full test-min test-latest test-colab solutions course prose slides site headers \
+        lint lock clean
 
-# One setup for everything (tools/setup/install.py): the virtualenv, torch first at the locked version, then the exact
-# lock with --no-deps (nothing can resolve to a newer torch), then this package, editable. uv does it in seconds
-# when it is on PATH or can be bootstrapped with pip; INSTALLER=pip forces the pip route.
+# One setup for everything (python -m tools setup -> tools/setup/install.py): the virtualenv, torch first at the
+# locked version, then the exact lock with --no-deps (nothing can resolve to a newer torch), then this package,
+# editable; skipped while $(VENV) is newer than requirements.lock, pyproject.toml and the installer. uv does it in
+# seconds when it is on PATH or can be bootstrapped with pip; INSTALLER=pip forces the pip route.
 INSTALLER ?= auto
-$(STAMP): requirements.lock pyproject.toml tools/setup/install.py
-	$(PYTHON) -m tools.setup.install --venv $(VENV) --installer $(INSTALLER) --torch-args "$(TORCH_PIP_ARGS)"
-	$(BIN)/python -c "import importlib.metadata as m, shared; print('installed: torch', m.version('torch'))"
-	touch $(STAMP)
-
-setup: $(STAMP)
+SETUP_ARGS = --venv $(VENV) --installer $(INSTALLER) --torch-args "$(TORCH_PIP_ARGS)"
+setup:
+	$(PYTHON) -m tools setup $(SETUP_ARGS)
 
 # JupyterLab on the course (tools/setup/lab.py): registers the kernel, passes --allow-root only when you are root, and
 # Jupyter prints the URL to open. Extra arguments: make lab LAB_ARGS="--no-browser --port 8899"
-lab: setup
-	$(BIN)/python -m tools.setup.lab $(LAB_ARGS)
+lab:
+	$(PYTHON) -m tools lab $(SETUP_ARGS) $(LAB_ARGS)
 
 # Unit tests, then every notebook headless, in one pytest run (2 workers; one notebook per worker,
 # one torch thread each so the two never fight over the cores). Tiny profile unless you ask for another:
 # make test TEST_PROFILE=full. COURSE_HEADLESS=1: no progress bars, whatever CI says. tools/build/prebuild.py first
 # builds, once, what several notebooks share (a fine-tuned classifier, converted checkpoints: shared.cache).
+# The same options as tools/__main__.py's PYTEST_NB, which make test runs.
 TEST_PROFILE ?= tiny
 PYTEST_NB := -p no:cacheprovider --nbval-lax --nbval-cell-timeout=300 --timeout=900
-test: setup
-	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) $(BIN)/python -m tools.build.prebuild
-	COURSE_HEADLESS=1 COURSE_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 \
-	    --dist loadfile $(PYTEST_NB) tests $(wildcard $(addsuffix /*.ipynb,$(NOTEBOOKS)))
+test:
+	$(PYTHON) -m tools test $(SETUP_ARGS) --profile $(TEST_PROFILE)
 
 # The worked solutions (solutions/weekN/, tools/authoring/solutions.py) of the weeks in SOLVED_WEEKS, executed like the
 # notebooks in make test (tiny profile unless you ask for another, headless, 2 workers, one torch thread each) but
@@ -77,10 +76,23 @@ test-full: setup
 # in both. Then the unit tests and week 1 in it. The venv is rebuilt on every call (uv: about 10 s), since what
 # "newest" means changes by itself. make test's own route (.venv, the exact lock) is untouched.
 ROUTE_TESTS := tests week1
+route_tests = COURSE_HEADLESS=1 COURSE_PROFILE=tiny OMP_NUM_THREADS=1 $(1)/bin/python -m pytest -q -n 2 \
+	--dist loadfile $(PYTEST_NB) $(ROUTE_TESTS)
 test-min test-latest: test-%:
 	$(PYTHON) -m tools.setup.bounds --route $* --venv .venv-$* --torch-args "$(TORCH_PIP_ARGS)"
-	COURSE_HEADLESS=1 COURSE_PROFILE=tiny OMP_NUM_THREADS=1 .venv-$*/bin/python -m pytest -q -n 2 --dist loadfile \
-	    $(PYTEST_NB) $(ROUTE_TESTS)
+	$(call route_tests,.venv-$*)
+
+# Colab's runtime (tools/setup/colab.py, README "Supported versions"): a fresh .venv-colab on Colab's Python (3.13)
+# with Colab's versions, from the snapshot in tools/setup/colab/, of every package the course touches, torch at
+# Colab's version (the build your index serves: PyPI's brings CUDA runtime wheels, GBs; CI takes the CPU index);
+# then the notebooks' own Colab set-up cell, its pip command pointed at this checkout instead of GitHub (what it
+# changed, and that torch stayed: .venv-colab/colab-changes.txt); then what the tests need and Colab lacks (pytest
+# plugins, JupyterLab, the tiny profile's weight wheels); then the unit tests and week 1. COLAB_PYTHON: the
+# interpreter, a path or a version (default 3.13: this Python, python3.13 on PATH, or pyenv's).
+COLAB_PYTHON ?= 3.13
+test-colab:
+	$(PYTHON) -m tools.setup.colab --venv .venv-colab --python $(COLAB_PYTHON) --torch-args "$(TORCH_PIP_ARGS)"
+	$(call route_tests,.venv-colab)
 
 # Execute all notebooks into build/ with their outputs and print notebook, seconds, key result.
 course: setup
@@ -127,11 +139,13 @@ lint: setup
 
 # Re-freeze the virtualenv into the lock (after installing a new version into .venv on purpose). The CUDA
 # runtime wheels a GPU build of torch pulls in (nvidia-*, triton) are left out: the lock is for CPU CI; so is
-# uv, the installer.
+# uv, the installer. Lines with an environment marker (`name==X ; sys_platform == "win32"`: what Windows or macOS
+# needs besides the Linux set) are kept as they are.
 lock: setup
-	{ grep '^#' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' \
-	    | grep -vE '^(nvidia-|triton==|uv==)' | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' | LC_ALL=C sort -f; } > requirements.lock.new
+	{ grep '^#' requirements.lock; { grep -v '^#' requirements.lock | grep ' ; '; \
+	    $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' | grep -vE '^(nvidia-|triton==|uv==)' \
+	    | sed -E 's/^(torch==[0-9.]+)\+.*/\1/'; } | LC_ALL=C sort -f; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf build runs .venv-min .venv-latest week*/runs .pytest_cache
+	rm -rf build runs .venv-min .venv-latest .venv-colab week*/runs .pytest_cache

@@ -2,6 +2,7 @@
 the course's lower bound. The cell's real pip command line runs (pip's own resolver, --dry-run) against fake
 installed packages and a folder of fake wheels: offline, and in seconds. README, Supported versions, says the same."""
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -12,23 +13,21 @@ from pathlib import Path
 import pytest
 
 from tools.authoring import headers
-from tools.setup import bounds
+from tools.setup import bounds, install
 
 TORCH_ON_COLAB = "2.6.0+cu124"  # any version: the cell pins whatever torch the runtime has
 
 
 def setup_pip_argv(monkeypatch, torch_version: str = TORCH_ON_COLAB) -> list[str]:
     """Run the generated setup cell's Colab branch with a fake ``google.colab`` and capture its pip command."""
-    course = headers.load_course()
-    code = headers.header_cells(course, course["step"][0])[1]["source"]
-    colab_part = code.split("from shared.course import start")[0]
+    colab_part = headers.colab_branch()
     calls = []
-    import torch
+    version = importlib.metadata.version
 
     with monkeypatch.context() as patch:  # undone on leaving: the simulation below runs the real pip
         patch.setitem(sys.modules, "google.colab", object())
         patch.setattr(subprocess, "run", lambda argv, **kw: calls.append((argv, kw)))
-        patch.setattr(torch, "__version__", torch_version)
+        patch.setattr(importlib.metadata, "version", lambda name: torch_version if name == "torch" else version(name))
         exec(compile(colab_part, "setup-cell", "exec"), {})
     assert len(calls) == 1 and calls[0][1].get("check") is True, calls
     return calls[0][0]
@@ -58,7 +57,7 @@ def test_every_dependency_of_the_package_has_a_lower_bound_and_no_upper_bound():
         assert op == ">=", f"{req}: the course declares lower bounds only, so Colab keeps what it has"
 
 
-# --- pip's behavior, offline -------------------------------------------------------------------------------------
+# --- pip's behaviour, offline -------------------------------------------------------------------------------------
 
 
 def below(version: str) -> str:
@@ -105,9 +104,9 @@ def runtime_dir(tmp_path_factory):
 
 
 def simulate(runtime_dir: Path, name: str, state: str, monkeypatch, extra_wheels=()) -> dict[str, str]:
-    """What the cell's pip command would install (``{normalized name: version}``), with every dependency ``state``."""
+    """What the cell's pip command would install (``{normalised name: version}``), with every dependency ``state``."""
     reqs = bounds.requirements(extras=())["dependencies"]
-    lowers = {bounds.normalize(n): v for n, _, v in map(bounds.parse, reqs) if bounds.normalize(n) != "torch"}
+    lowers = {bounds.normalise(n): v for n, _, v in map(bounds.parse, reqs) if bounds.normalise(n) != "torch"}
     case = runtime_dir / name
     wheels, venv = case / "wheels", runtime_dir / "venv"
     wheels.mkdir(parents=True)
@@ -128,14 +127,14 @@ def simulate(runtime_dir: Path, name: str, state: str, monkeypatch, extra_wheels
         "transformers-lightning-course" if a.startswith("transformers-lightning-course @") else a for a in pip_args
     ]
     report = case / "report.json"
-    env = {"PYTHONPATH": str(site), "PIP_CONFIG_FILE": "/dev/null", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = {"PYTHONPATH": str(site), "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     out = subprocess.run(
         [
             sys.executable,
             "-m",
             "pip",
             "--python",
-            str(venv / "bin" / "python"),
+            install.venv_python(venv),
             "install",
             "--dry-run",
             "--no-index",
@@ -152,7 +151,7 @@ def simulate(runtime_dir: Path, name: str, state: str, monkeypatch, extra_wheels
     )
     assert out.returncode == 0, out.stderr[-2000:]
     items = json.loads(report.read_text())["install"]
-    return {bounds.normalize(i["metadata"]["name"]): i["metadata"]["version"] for i in items}
+    return {bounds.normalise(i["metadata"]["name"]): i["metadata"]["version"] for i in items}
 
 
 def _base_env() -> dict[str, str]:
@@ -163,7 +162,7 @@ def _base_env() -> dict[str, str]:
 @pytest.mark.parametrize("state", ["missing", "below", "at", "above"])
 def test_what_the_cell_installs(runtime_dir, state, monkeypatch):
     reqs = bounds.requirements(extras=())["dependencies"]
-    lowers = {bounds.normalize(n): v for n, _, v in map(bounds.parse, reqs) if bounds.normalize(n) != "torch"}
+    lowers = {bounds.normalise(n): v for n, _, v in map(bounds.parse, reqs) if bounds.normalise(n) != "torch"}
     installs = simulate(runtime_dir, state, state, monkeypatch)
     assert installs.pop("transformers-lightning-course") == "0.1.0"
     assert "torch" not in installs, "the cell must never replace the runtime's torch"

@@ -10,7 +10,7 @@ def lock() -> dict[str, str]:
     pins = {}
     for line in (ROOT / "requirements.lock").read_text().splitlines():
         if line and not line.startswith("#"):
-            name, _, version = line.partition("==")
+            name, _, version = line.split(";")[0].strip().partition("==")  # a marker: what one OS adds
             assert version, f"requirements.lock line {line!r} is not name==version"
             pins[re.sub(r"[-_.]+", "-", name).lower()] = version
     return pins
@@ -53,10 +53,28 @@ def test_environment_yml_has_every_direct_dependency():
     assert f"pip install --no-deps {' '.join(weights)}" in text, f"environment.yml should say how to add {weights}"
 
 
+def test_the_lock_adds_only_what_windows_and_macos_need():
+    """Lines with a marker are the packages one OS needs besides the Linux set (uv pip compile --python-platform
+    found pywinpty for Windows, appnope for macOS); `make lock`, which freezes Linux, keeps them."""
+    marked = [
+        line
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if ";" in line and not line.startswith("#")
+    ]
+    assert marked, "requirements.lock should say what Windows and macOS add"
+    for line in marked:
+        marker = line.split(";", 1)[1].strip()
+        assert marker in ('sys_platform == "win32"', 'sys_platform == "darwin"'), line
+    assert "grep ' ; '" in (ROOT / "Makefile").read_text()
+
+
 def test_every_entry_point_installs_through_the_one_installer():
-    """Makefile, CI and README all go through tools/setup/install.py (its own tests check torch-first, --no-deps)."""
+    """Makefile, CI and README all go through tools/setup/install.py (its own tests check torch-first, --no-deps),
+    the Makefile by way of python -m tools (tools/__main__.py), which learners without make run themselves."""
     make = (ROOT / "Makefile").read_text()
-    assert "-m tools.setup.install --venv $(VENV) --installer $(INSTALLER)" in make
+    assert "SETUP_ARGS = --venv $(VENV) --installer $(INSTALLER)" in make
+    assert "$(PYTHON) -m tools setup $(SETUP_ARGS)" in make
+    assert "install.main([" in (ROOT / "tools" / "__main__.py").read_text()
     assert "pip install" not in make, "install steps belong in tools/setup/install.py"
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()

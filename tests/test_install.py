@@ -19,6 +19,13 @@ global.timeout='60'
 """
 
 
+@pytest.fixture(autouse=True)
+def posix_layout(monkeypatch):
+    """The plans below are written with Linux's and macOS's venv layout (.venv/bin/python), on every system;
+    tests/test_course_entry.py checks Windows' (.venv\\Scripts\\python.exe)."""
+    monkeypatch.setattr(sys, "platform", "linux")
+
+
 def test_pip_settings_follow_pips_precedence():
     settings = install.pip_settings(PIP_CONFIG)
     assert settings == {

@@ -21,9 +21,21 @@ def test_allow_root_only_for_root():
     assert as_user[-2] == "--no-browser" and as_user[-1].endswith(lab.FIRST)
 
 
+def test_no_root_on_windows(monkeypatch):
+    monkeypatch.delattr(lab.os, "geteuid", raising=False)  # Windows' os has no geteuid
+    assert lab.user_id() == -1 and "--allow-root" not in lab.command(lab.user_id(), [])
+
+
 def test_make_lab_runs_the_launcher():
     make = (ROOT / "Makefile").read_text()
-    assert "$(BIN)/python -m tools.setup.lab $(LAB_ARGS)" in make
+    assert "$(PYTHON) -m tools lab $(SETUP_ARGS) $(LAB_ARGS)" in make
+    assert '"-m", "tools.setup.lab"' in (ROOT / "tools" / "__main__.py").read_text()
+
+
+def test_on_windows_jupyter_runs_as_a_child_and_its_exit_code_is_passed_on(monkeypatch):
+    calls = []
+    monkeypatch.setattr(lab.subprocess, "run", lambda cmd: calls.append(cmd) or subprocess.CompletedProcess(cmd, 3))
+    assert lab.replace_process(["jupyter", "lab"], posix=False) == 3 and calls == [["jupyter", "lab"]]
 
 
 def test_lab_starts_and_serves_the_first_notebook(tmp_path):
@@ -45,7 +57,7 @@ def test_lab_starts_and_serves_the_first_notebook(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        start_new_session=True,
+        start_new_session=os.name != "nt",
     )
     url = f"http://127.0.0.1:{port}/lab/tree/{lab.FIRST}?token=course-test"
     try:
@@ -58,5 +70,13 @@ def test_lab_starts_and_serves_the_first_notebook(tmp_path):
         assert status == 200, f"JupyterLab did not answer (exit code {proc.poll()})"
         assert (tmp_path / "data" / "kernels" / "transformers-course" / "kernel.json").is_file()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        stop(proc)
         proc.communicate(timeout=30)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop the launcher and JupyterLab under it: its process group (Linux, macOS), its process tree (Windows)."""
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(proc.pid)], capture_output=True)
+    else:
+        os.killpg(proc.pid, signal.SIGTERM)

