@@ -72,7 +72,7 @@ class _Line(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
-def _fit(batch_size, accumulate, callbacks, x, y, steps=1):
+def _fit(batch_size, accumulate, callbacks, x, y, steps=1, module=None):
     trainer = pl.Trainer(
         max_steps=steps,
         accumulate_grad_batches=accumulate,
@@ -84,7 +84,7 @@ def _fit(batch_size, accumulate, callbacks, x, y, steps=1):
         accelerator="cpu",
         devices=1,
     )
-    trainer.fit(_Line(), DataLoader(TensorDataset(x, y), batch_size=batch_size))
+    trainer.fit(module or _Line(), DataLoader(TensorDataset(x, y), batch_size=batch_size))
     return trainer
 
 
@@ -178,17 +178,7 @@ def test_callbacks_kept_after_a_fit_do_not_keep_the_module_alive():
     meter, grads = StepMeter(), GradientSnapshot()
     module = _Line()
     alive = weakref.ref(module)
-    trainer = pl.Trainer(
-        max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        devices=1,
-        callbacks=[meter, grads],
-    )
-    trainer.fit(module, DataLoader(TensorDataset(x, y), batch_size=8))
+    trainer = _fit(8, 1, [meter, grads], x, y, module=module)
     del trainer, module
     gc.collect()
     assert alive() is None and meter.rows and grads.grads, "the records stay, the module goes"
