@@ -9,6 +9,7 @@ and serve it behind a function that checks its input.
 * ``session`` / ``run_session``: an onnxruntime CPU session and one call of it on tokenized numpy inputs.
 * ``quantize_int8``: dynamic int8 quantization (weights stored as int8, activations quantized on the fly).
 * ``Server``: texts in, labels and probabilities out; rejects what it cannot answer with a ``ValueError``.
+* ``forward_on_device``: a Hugging Face model's logits for a batch moved to the model's device (timings too).
 * ``exported_classifier``: the week-3 fine-tuned classifier exported once and cached (notebook 20, the benchmark).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +141,20 @@ def quantize_int8(source, target) -> Path:
     finally:
         root.setLevel(level)
     return target
+
+
+def forward_on_device(model: nn.Module, inputs: dict) -> torch.Tensor:
+    """``model(**inputs).logits`` of a Hugging Face model (``labels`` left out), with the inputs moved to the model's
+    device (the run card's, after ``run.place``), waiting for a GPU to finish, so that a clock around the call
+    measures the forward pass."""
+    if not isinstance(inputs, Mapping) or not all(torch.is_tensor(v) for v in inputs.values()):
+        raise ValueError(f"expected a dict of tensors (a tokenized batch); got {type(inputs).__name__}")
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        logits = model(**{k: v.to(device) for k, v in inputs.items() if k != "labels"}).logits
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return logits
 
 
 class Server:

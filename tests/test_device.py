@@ -261,3 +261,22 @@ def test_the_retrievers_sentence_encoder_makes_its_inputs_on_the_models_device()
     encode = traces.sentence_encoder(model, tokenizer)
     calls_on_its_device(lambda: encode(["on monday the doctor mended an axe.", "who likes porridge"]))
     assert calls, "the encoder was never reached"
+
+
+def test_quantization_perplexity_makes_its_rows_on_the_models_device(chat_lm):
+    from shared.quantization import perplexity
+
+    model, _ = chat_lm
+    model = strict(model)
+    calls_on_its_device(lambda: perplexity(model, torch.arange(40) % 32, 16))
+
+
+def test_deploy_forward_on_device_moves_the_batch_to_the_model():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from shared.deploy import forward_on_device
+
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    model = strict(BertForSequenceClassification(config))
+    batch = {"input_ids": torch.ones(2, 5, dtype=torch.long), "attention_mask": torch.ones(2, 5, dtype=torch.long)}
+    calls_on_its_device(lambda: forward_on_device(model, batch))

@@ -72,7 +72,7 @@ class _Line(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
-def _fit(batch_size, accumulate, callbacks, x, y, steps=1):
+def _fit(batch_size, accumulate, callbacks, x, y, steps=1, module=None):
     trainer = pl.Trainer(
         max_steps=steps,
         accumulate_grad_batches=accumulate,
@@ -84,7 +84,7 @@ def _fit(batch_size, accumulate, callbacks, x, y, steps=1):
         accelerator="cpu",
         devices=1,
     )
-    trainer.fit(_Line(), DataLoader(TensorDataset(x, y), batch_size=batch_size))
+    trainer.fit(module or _Line(), DataLoader(TensorDataset(x, y), batch_size=batch_size))
     return trainer
 
 
@@ -119,6 +119,28 @@ def test_gradient_accumulation_gives_the_gradient_of_the_whole_batch():
     assert gradient_gap(not_divided, whole.grads)["max_rel"] > 1
 
 
+class _Overflows(pl.Callback):
+    """The first optimizer step's gradients set to ``value``: inf, as a float16 overflow under 16-mixed makes them
+    (before the snapshot), then 0, so that the step changes nothing, as the gradient scaler's skip does (after)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        if trainer.global_step == 0:
+            for p in pl_module.parameters():
+                p.grad.fill_(self.value)
+
+
+def test_a_snapshot_skips_steps_whose_gradients_overflowed_and_can_stop_the_fit():
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    meter, grads = StepMeter(), GradientSnapshot(stop=True)
+    _fit(8, 1, [_Overflows(float("inf")), grads, _Overflows(0.0), meter], x, y, steps=4)
+    assert grads.skipped == 1 and all(g.isfinite().all() for g in grads.grads.values())
+    assert len(meter.rows) == 2, "stopped after the first finite step"
+
+
 def test_gradient_gap_values_and_checks():
     a = {"w": torch.tensor([1.0, 2.0]), "b": torch.tensor([0.0])}
     b = {"w": torch.tensor([1.0, 2.5]), "b": torch.tensor([0.0])}
@@ -146,3 +168,17 @@ def test_model_state_bytes_per_strategy():
         model_state_bytes(100, "zero3", 4)
     with pytest.raises(ValueError, match="positive integers"):
         model_state_bytes(100, "ddp", 0)
+
+
+def test_callbacks_kept_after_a_fit_do_not_keep_the_module_alive():
+    import gc
+    import weakref
+
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    meter, grads = StepMeter(), GradientSnapshot()
+    module = _Line()
+    alive = weakref.ref(module)
+    trainer = _fit(8, 1, [meter, grads], x, y, module=module)
+    del trainer, module
+    gc.collect()
+    assert alive() is None and meter.rows and grads.grads, "the records stay, the module goes"

@@ -6,6 +6,7 @@
 * ``GradientSnapshot``: a callback that keeps the gradients of the first optimizer step, as the optimizer gets
   them (after gradient accumulation, before the update).
 * ``gradient_gap``: how far two such snapshots are apart.
+* ``release_memory``: free what finished fits left behind, between measurements.
 * ``model_state_bytes``: per-device memory of weights, gradients and Adam state under each distributed strategy.
 
 The callbacks keep their records in ``state_dict``, so they come back from ``ddp_notebook`` workers like
@@ -87,7 +88,17 @@ class SavedTensors:
         return sum(self.copies.values())
 
 
-class StepMeter(pl.Callback):
+class _KeptAfterFit(pl.Callback):
+    """A callback whose records are read after the fit. Lightning lends every callback the module's ``log`` and
+    ``log_dict`` (bound methods) when a fit starts; dropping them at teardown keeps a callback that outlives its fit
+    from keeping the whole module, its optimizer state and its trainer alive too."""
+
+    def teardown(self, trainer, pl_module, stage):
+        for name in ("log", "log_dict"):
+            self.__dict__.pop(name, None)
+
+
+class StepMeter(_KeptAfterFit):
     """Per training batch: ``seconds`` (forward, backward and optimizer step), ``saved_bytes`` (the activations
     the forward pass kept for backward, ``SavedTensors.bytes``), ``copy_bytes`` (low-precision copies of the
     parameters it kept, ``SavedTensors.copy_bytes``) and ``loss``, as rows in ``meter.rows``.
@@ -145,26 +156,53 @@ class StepMeter(pl.Callback):
         self.rows = list(state_dict["rows"])
 
 
-class GradientSnapshot(pl.Callback):
-    """The gradients of the first optimizer step, by parameter name (on the CPU, in float32): what the optimizer
-    receives, after Lightning has accumulated and (under 16-mixed) unscaled them."""
+class GradientSnapshot(_KeptAfterFit):
+    """The gradients of the first optimizer step whose gradients are all finite, by parameter name (on the CPU, in
+    float32): what the optimizer receives, after Lightning has accumulated and (under 16-mixed) unscaled them.
 
-    def __init__(self):
+    Under ``16-mixed`` the gradient scaler starts with a large scale, and a first step whose float16 gradients
+    overflow (inf) is skipped: the weights do not change, and the next step on the same batch, at a lower scale,
+    gives the gradient we want. ``stop=True`` ends the fit once the gradients are kept, so a fit of a few steps at
+    most costs one step where none is skipped."""
+
+    def __init__(self, stop: bool = False):
         self.grads: dict[str, torch.Tensor] = {}
+        self.stop = stop
+        self.skipped = 0  # steps whose gradients were not finite
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer):
-        if not self.grads:
-            self.grads = {
-                name: p.grad.detach().float().cpu().clone()
-                for name, p in pl_module.named_parameters()
-                if p.grad is not None
-            }
+        if self.grads:
+            return
+        grads = {
+            name: p.grad.detach().float().cpu().clone()
+            for name, p in pl_module.named_parameters()
+            if p.grad is not None
+        }
+        if all(bool(g.isfinite().all()) for g in grads.values()):
+            self.grads = grads
+            trainer.should_stop = trainer.should_stop or self.stop
+        else:
+            self.skipped += 1
 
     def state_dict(self) -> dict:
-        return {"grads": self.grads}
+        return {"grads": self.grads, "skipped": self.skipped}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.grads = dict(state_dict["grads"])
+        self.grads, self.skipped = dict(state_dict["grads"]), state_dict.get("skipped", 0)
+
+
+def release_memory() -> None:
+    """Collect finished fits (a Trainer and its module refer to each other, so only the cycle collector frees them)
+    and hand the freed memory back to the operating system (glibc's ``malloc_trim``), so that a notebook that trains
+    many copies of a model does not keep the memory of every one of them."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows): the memory is reused, not returned
+        pass
 
 
 def gradient_gap(a: dict, b: dict) -> dict:
@@ -176,13 +214,18 @@ def gradient_gap(a: dict, b: dict) -> dict:
             f"expected two snapshots of the same parameters; got {len(a)} and {len(b)} names, "
             f"{len(set(a) ^ set(b))} not in both"
         )
-    flat_a = torch.cat([a[name].flatten().double() for name in sorted(a)])
-    flat_b = torch.cat([b[name].flatten().double() for name in sorted(a)])
-    max_abs = (flat_a - flat_b).abs().max().item()
+    max_abs, max_b, dot, norm_a, norm_b = 0.0, 0.0, 0.0, 0.0, 0.0
+    for name in sorted(a):  # one parameter at a time: no copy of the whole model's gradients
+        x, y = a[name].double(), b[name].double()
+        max_abs = max(max_abs, (x - y).abs().max().item())
+        max_b = max(max_b, y.abs().max().item())
+        dot += (x * y).sum().item()
+        norm_a += (x * x).sum().item()
+        norm_b += (y * y).sum().item()
     return {
         "max_abs": max_abs,
-        "max_rel": max_abs / flat_b.abs().max().clamp(min=1e-30).item(),
-        "cosine": torch.nn.functional.cosine_similarity(flat_a, flat_b, dim=0).item(),
+        "max_rel": max_abs / max(max_b, 1e-30),
+        "cosine": dot / max((norm_a * norm_b) ** 0.5, 1e-30),
     }
 
 
