@@ -77,27 +77,6 @@ class Run:
     def tiny(self) -> bool:
         return self.profile == "tiny"
 
-    def pick(self, *, tiny, full):
-        """The value for this profile: ``run.pick(tiny=1e-4, full=3e-5)`` keeps one code path for both."""
-        return tiny if self.tiny else full
-
-    def size(self, *, tiny, full):
-        """A size (steps, examples, lengths) for this profile. The rehearsal runs the full profile's code with the
-        tiny profile's sizes: ``run.size(tiny=45, full=300)``."""
-        return tiny if self.tiny or self.rehearsal else full
-
-    def learned(self, ok) -> bool:
-        """Wrap a learned-result check: ``assert run.learned(acc >= baseline + margin), "..."``.
-
-        The plain condition everywhere, except in the rehearsal, where stand-in checkpoints have random weights
-        and learn nothing real: there a failing check prints a line that ``make test-full`` counts, and passes.
-        """
-        ok = bool(ok)
-        if not ok and self.rehearsal:
-            print(f"{RELAXED} (stand-in weights)")
-            return True
-        return ok
-
 
 def versions() -> dict:
     import transformers

@@ -67,8 +67,8 @@ def _flag(name: str) -> bool:
 
 def rehearsal() -> bool:
     """True in the full-profile rehearsal (``COURSE_REHEARSAL=1``): stand-in checkpoints (random weights) under
-    the real Hub ids in an offline cache, sizes capped to the tiny profile's. Only sizes and the asserts marked
-    ``run.learned(...)`` change; which code runs does not."""
+    the real Hub ids in an offline cache, sizes capped to the tiny profile's. Only sizes (``run.config``) and the
+    asserts in cells tagged ``learned`` change; which code runs does not."""
     return _flag("COURSE_REHEARSAL")
 
 

@@ -204,9 +204,6 @@ def last_cell_violations(tree: ast.Module, results_elsewhere: int) -> list[str]:
 
 
 MAX_CELL_LINES = 25  # one idea per cell (STYLE.md): longer only for a cell that defines one function or class
-# Cells still over the cap while their lessons are rewritten (test_long_cell_exemptions_are_still_needed: no stale one).
-LONG_CELLS_ALLOWED = {
-}
 
 
 def long_cells(nb: list[dict]) -> dict[str, int]:
@@ -298,18 +295,8 @@ def test_colab_setup_never_upgrades_torch():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_code_cells_hold_one_idea(path):
-    over = {k: v for k, v in long_cells(cells(path)).items() if k not in LONG_CELLS_ALLOWED.get(path.name, set())}
+    over = long_cells(cells(path))
     assert not over, f"{path.name}: code cells over {MAX_CELL_LINES} lines (split them, one idea per cell): {over}"
-
-
-def test_long_cell_exemptions_are_still_needed():
-    stale = {
-        name: ids - set(long_cells(cells(ROOT / next(p for p in NOTEBOOKS if p.name == name))))
-        for name, ids in LONG_CELLS_ALLOWED.items()
-        if any(p.name == name for p in NOTEBOOKS)
-    }
-    stale = {k: v for k, v in stale.items() if v}
-    assert not stale, f"no longer over the cap: remove them from LONG_CELLS_ALLOWED: {stale}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

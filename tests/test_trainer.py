@@ -60,12 +60,11 @@ def test_logger_version_is_decided_before_the_call(monkeypatch, tmp_path):
     assert trainer.logger._version == 0 and trainer.logger.log_dir.endswith("version_0")
 
 
-def test_run_pick_and_card(monkeypatch):
+def test_run_profile_and_card(monkeypatch):
     fake_hardware(monkeypatch)
     monkeypatch.setenv("COURSE_SEED", "7")
     run = course.Run("tiny", "COURSE_PROFILE", runtime.seed(), runtime.trainer_kwargs())
-    assert run.seed == 7 and run.pick(tiny=1, full=2) == 1
-    assert course.Run("full", "x", 1, {}).pick(tiny=1, full=2) == 2
+    assert run.seed == 7 and run.tiny and not course.Run("full", "x", 1, {}).tiny
     card = course.run_card(run, models=["encoder"], data=["sentiment"])
     for needle in (
         "profile   tiny",
@@ -90,20 +89,6 @@ class _Tiny(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         self.log("val_loss", (self.layer(batch[0]) - batch[1]).pow(2).mean())
-
-
-def test_rehearsal_changes_sizes_and_relaxes_only_marked_asserts(monkeypatch, capsys):
-    full, rehearsal, tiny = (
-        course.Run("full", "x", 1, {}),
-        course.Run("full", "x", 1, {}, rehearsal=True),
-        course.Run("tiny", "x", 1, {}),
-    )
-    assert [r.size(tiny=45, full=300) for r in (full, rehearsal, tiny)] == [300, 45, 45]
-    assert [r.pick(tiny=1e-4, full=3e-5) for r in (full, rehearsal, tiny)] == [3e-5, 3e-5, 1e-4]
-    assert full.learned(False) is False and tiny.learned(False) is False and full.learned(True) is True
-    assert capsys.readouterr().out == ""
-    assert rehearsal.learned(False) is True
-    assert capsys.readouterr().out.startswith(course.RELAXED)
 
 
 def test_rehearsal_flag_is_checked(monkeypatch):
