@@ -1,5 +1,6 @@
-"""The Chinese edition's drift check (tools/i18n), on a copy of the repository with one lesson translated: editing one
-English sentence, dropping a translation, breaking the glossary or hand-editing a generated notebook each fails it."""
+"""The Chinese edition cannot drift: on the committed tree every English text has a current translation and zh/ is
+exactly what the generator writes; on a copy, editing one English sentence, dropping a translation, breaking the
+glossary or hand-editing a generated notebook each fails the check. Code cells stay byte-identical to the English."""
 
 import json
 import shutil
@@ -12,6 +13,26 @@ from tools.i18n import catalog, edition
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "week1/03_scaled_dot_product_attention.ipynb"
+
+
+def test_the_committed_edition_is_complete_and_current():
+    drift = edition.build(ROOT, check=True)
+    lines = drift.lines()
+    assert not lines, (
+        f"{len(lines)} problem(s), e.g.:\n  "
+        + "\n  ".join(lines[:15])
+        + ("\nRun `python -m tools.i18n status` (what to translate), `stub`, then `build`.")
+    )
+
+
+def test_code_cells_are_the_english_code():
+    course = headers.load_course(ROOT)
+    for rel in edition.edition_files(ROOT, course):
+        en, zh = (json.loads((ROOT / p).read_text()) for p in (rel, f"zh/{rel}"))
+        assert [c["source"] for c in en["cells"] if c["cell_type"] == "code"] == [
+            c["source"] for c in zh["cells"] if c["cell_type"] == "code"
+        ], rel
+        assert [c.get("id") for c in en["cells"]] == [c.get("id") for c in zh["cells"]], rel
 
 
 @pytest.fixture
@@ -91,6 +112,9 @@ def test_the_header_links_and_badge_point_at_the_chinese_edition(copy):
     assert f"/blob/main/zh/{LESSON})" in header and "本节你将" in header and "标题 " in header
     assert edition.relink("[map](../shared/README.md) [next](../week2/05_x.ipynb)", LESSON, {"week2/05_x.ipynb"}) == (
         "[map](../../shared/README.md) [next](../week2/05_x.ipynb)"
+    )
+    assert edition.relink("[versions](#supported-versions)", "README.md", set()) == (
+        "[versions](../README.md#supported-versions)"
     )
 
 

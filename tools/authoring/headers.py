@@ -133,9 +133,9 @@ def header_cells(course: dict, step: dict, words: dict = WORDS, texts=None, pref
     after = [s for s in ready if s["number"] > step["number"]]
     nav = []
     if before:
-        nav.append(f"{words['previous']}: " + _link(step, before[-1], texts(before[-1])[0]))
+        nav.append(f"{words['previous']}{words.get('colon', ': ')}" + _link(step, before[-1], texts(before[-1])[0]))
     if after:
-        nav.append(f"{words['next']}: " + _link(step, after[0], texts(after[0])[0]))
+        nav.append(f"{words['next']}{words.get('colon', ': ')}" + _link(step, after[0], texts(after[0])[0]))
     lines = [
         f"# {_label(step, title)}",
         "",

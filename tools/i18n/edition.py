@@ -16,9 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 LANG = "zh"
 WORDS = {
     "week": "*{course} · 第 {week} 周 · 约 {minutes} 分钟*",
+    "t4": "*{course} · 第 {week} 周 · 约 {minutes} 分钟"
+    " · 在 Colab 的 T4 上运行约 {t4} 分钟（首次运行 {t4_first} 分钟）*",
     "you_will": "**本节你将**",
     "previous": "上一节",
     "next": "下一节",
+    "colon": "：",
 }
 README_SECTIONS = ("", "Quickstart")  # the README's learner-facing parts ("" = the opening paragraphs)
 UNTRANSLATED = "[EN] "  # what `stub` writes before the English text of an entry that still needs translating
@@ -146,6 +149,8 @@ def relink(text: str, rel: str, mirror: set[str]) -> str:
 
     def fix(m):
         target = m.group(2)
+        if target.startswith("#") and rel == "README.md":  # a README section the edition does not translate
+            return f"{m.group(1)}../README.md{target}{m.group(3)}"
         if re.match(r"^[a-z]+:|^#|^/", target):
             return m.group(0)
         path, _, anchor = target.partition("#")
@@ -248,14 +253,7 @@ def readme(root: Path, course: dict, texts, weeks: dict, drift: Drift, terms, mi
         "",
         "*这是课程的中文版：说明文字是中文，代码与英文版逐字相同，运行时打印的输出（运行卡片、结果、检查信息）保持英文。"
         "[English](../README.md)*",
-        "",
-        "| 周 | 笔记本 |",
-        "|---|---|",
     ]
-    for week, name in weeks.items():
-        steps = [s for s in course["step"] if s["week"] == int(week)]
-        names = " · ".join(f"{s['number']:02d} {texts(s)[0]}" for s in steps)
-        out.append(f"| [第 {week} 周 · {name}](week{week}/README.md) | {names} |")
     for name in README_SECTIONS[1:]:
         if ("readme", name) in got:
             out += ["", relink(got[("readme", name)], "README.md", mirror)]
