@@ -233,11 +233,7 @@ class DistillationModule(pl.LightningModule):
         metric(self(batch), batch["labels"])
         self.log(f"{stage}_acc", metric)
 
-    def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        self._evaluate(batch, "test")
-
-    def predict_step(self, batch, batch_idx):
-        return self(batch).softmax(dim=-1)
+    # evaluated and predicted like the classifier it distills (each calls this module's own _evaluate and forward)
+    validation_step = SentimentClassifier.validation_step
+    test_step = SentimentClassifier.test_step
+    predict_step = SentimentClassifier.predict_step

@@ -57,19 +57,13 @@ def _data_identity() -> list:
     return [Path(path).read_bytes() for path in sentiment_files().values()]
 
 
-def sentiment_checkpoint() -> Path:
-    """The best checkpoint (by validation accuracy) of notebook 10's recipe, trained once and cached."""
+def artifact_key(weights, recipe: dict, *made_from) -> str:
+    """The cache key of a model trained here: the profile, the rehearsal flag, the starting ``weights``, the
+    ``recipe``, the seed and the library versions, then what else it is ``made_from`` (its code, its data)."""
     import pytorch_lightning
     import transformers
 
-    from shared.models import HUB_IDS, MINILM_SHA256
-
-    recipe = sentiment_recipe()
-    weights = HUB_IDS["classifier"] if profile().name == "full" else MINILM_SHA256  # not a path: clones differ
-    from shared.lightning_modules import SentimentClassifier
-
-    code = inspect.getsource(SentimentClassifier) + inspect.getsource(_fine_tune)  # changed code: a new recipe
-    key = recipe_key(
+    return recipe_key(
         profile().name,
         rehearsal(),
         weights,
@@ -77,9 +71,32 @@ def sentiment_checkpoint() -> Path:
         seed(),
         transformers.__version__,
         pytorch_lightning.__version__,
-        code,
-        *_data_identity(),
+        *made_from,
     )
+
+
+def load_lm(folder: Path):
+    """``(model, tokenizer)`` of a cached causal LM folder (eval mode); the tokenizer pads with end-of-text."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True).eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def sentiment_checkpoint() -> Path:
+    """The best checkpoint (by validation accuracy) of notebook 10's recipe, trained once and cached."""
+    from shared.models import HUB_IDS, MINILM_SHA256
+
+    recipe = sentiment_recipe()
+    weights = HUB_IDS["classifier"] if profile().name == "full" else MINILM_SHA256  # not a path: clones differ
+    from shared.lightning_modules import SentimentClassifier
+
+    code = inspect.getsource(SentimentClassifier) + inspect.getsource(_fine_tune)  # changed code: a new recipe
+    key = artifact_key(weights, recipe, code, *_data_identity())
     return (
         cached("sentiment-classifier", key, lambda folder: _fine_tune(folder, recipe), what="the fine-tuned classifier")
         / "best.ckpt"
@@ -188,38 +205,18 @@ def corpus_lm_recipe() -> dict:
 def corpus_lm_path() -> Path:
     """A folder (``from_pretrained``-able: model, tokenizer, ``recipe.json`` with the validation loss) holding the
     ``causal_lm`` role trained on the course corpus; trained once per recipe and cached."""
-    import pytorch_lightning
-    import transformers
-
     from shared.data import corpus_path
     from shared.models import HUB_IDS, tiny_gpt2_path
 
     recipe = corpus_lm_recipe()
     weights = HUB_IDS["causal_lm"] if profile().name == "full" else tiny_gpt2_path().name  # the folder's recipe hash
-    key = recipe_key(
-        profile().name,
-        rehearsal(),
-        weights,
-        recipe,
-        seed(),
-        transformers.__version__,
-        pytorch_lightning.__version__,
-        corpus_path().read_bytes(),
-    )
+    key = artifact_key(weights, recipe, corpus_path().read_bytes())
     return cached("corpus-lm", key, lambda folder: _train_corpus_lm(folder, recipe), what="the corpus LM")
 
 
 def load_corpus_lm():
     """``(model, tokenizer)``: the cached corpus language model (eval mode); the tokenizer pads with end-of-text."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder = corpus_lm_path()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True).eval()
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return load_lm(corpus_lm_path())
 
 
 def _train_corpus_lm(folder: Path, recipe: dict) -> None:

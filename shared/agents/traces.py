@@ -32,6 +32,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from shared.cache import cached, recipe_key
+from shared.finetuned import artifact_key, load_lm
 from shared.runtime import profile, rehearsal, seed
 
 KINDS = ("arithmetic", "lookup", "count")
@@ -288,39 +289,19 @@ def _train_trace_lm(folder: Path, recipe: dict) -> None:
 def trace_lm_path() -> Path:
     """A folder (model, tokenizer, ``recipe.json`` with the training-loss curve): the ``causal_lm`` role trained
     on tool-use traces with ``trace_recipe()``; trained once and cached."""
-    import pytorch_lightning
-    import transformers
-
     from shared.models import HUB_IDS, tiny_gpt2_path
 
     recipe = trace_recipe()
     weights = HUB_IDS["causal_lm"] if profile().name == "full" else tiny_gpt2_path().name
     example = [trace_text(t, tools) for t in make_tasks(3, "train") for tools in (True, False)]
-    key = recipe_key(
-        profile().name,
-        rehearsal(),
-        weights,
-        recipe,
-        seed(),
-        example,
-        len(lookup_facts()),
-        transformers.__version__,
-        pytorch_lightning.__version__,
-    )
+    key = artifact_key(weights, recipe, example, len(lookup_facts()))
     return cached("trace-lm", key, lambda folder: _train_trace_lm(folder, recipe), what="the tool-use trace LM")
 
 
 def load_trace_lm():
     """``(model, tokenizer, recipe)``: the cached trace model (eval mode), its tokenizer and its training record."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     folder = trace_lm_path()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True).eval()
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer, json.loads((folder / "recipe.json").read_text())
+    return *load_lm(folder), json.loads((folder / "recipe.json").read_text())
 
 
 def sentence_encoder(model, tokenizer, batch_size: int = 256):
