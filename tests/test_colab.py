@@ -33,18 +33,16 @@ def setup_pip_argv(monkeypatch, torch_version: str = TORCH_ON_COLAB) -> list[str
     return calls[0][0]
 
 
+def cell_pip_argv(torch_version: str) -> list[str]:
+    """The one pip command the set-up cell runs on Colab: the course's package, and the runtime's own torch."""
+    meta = headers.load_course()["course"]
+    package = f"{meta['package']} @ git+https://github.com/{meta['repo']}@{meta['branch']}"
+    return [sys.executable, "-m", "pip", "install", "-q", package, f"torch=={torch_version}"]
+
+
 def test_the_cell_installs_the_course_and_pins_the_runtimes_torch(monkeypatch):
     argv = setup_pip_argv(monkeypatch)
-    meta = headers.load_course()["course"]
-    assert argv == [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        f"{meta['package']} @ git+https://github.com/{meta['repo']}@{meta['branch']}",
-        f"torch=={TORCH_ON_COLAB}",
-    ]
+    assert argv == cell_pip_argv(TORCH_ON_COLAB)
     # No -U/--upgrade (nothing that satisfies a bound is touched, so --upgrade-strategy has nothing to decide), no
     # --force-reinstall, no --no-deps (missing dependencies must come), no constraint that could move torch.
     assert not {"-U", "--upgrade", "--force-reinstall", "--no-deps", "-c", "--constraint"} & set(argv)

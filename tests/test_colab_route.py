@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.authoring import headers
+from tests.test_colab import cell_pip_argv
 from tools.setup import bounds, colab
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,16 +92,7 @@ def test_the_cells_command_is_recorded_from_the_real_cell():
     """The set-up cell's Colab part, run in an interpreter with google.colab faked: its pip command, with the
     installed torch distribution's version (what pip compares), and nothing run."""
     argv = colab.cell_command(sys.executable)
-    meta = headers.load_course()["course"]
-    assert argv == [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        f"{meta['package']} @ git+https://github.com/{meta['repo']}@{meta['branch']}",
-        f"torch=={importlib.metadata.version('torch')}",
-    ]
+    assert argv == cell_pip_argv(importlib.metadata.version("torch"))
     with pytest.raises(SystemExit, match="ran 2 commands"):
         colab.cell_command(sys.executable, "import subprocess\nsubprocess.run(['a'])\nsubprocess.run(['b'])\n")
 
