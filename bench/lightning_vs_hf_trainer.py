@@ -176,8 +176,8 @@ class FirstBatchProbe:
 
 
 class PreparedSentiment(SentimentDataModule):
-    """The course's data module, tokenized once before anything is timed (``fit`` would otherwise reload and
-    re-map the dataset inside the timed part, work the HF side never does); training order from
+    """The course's data module, tokenized once before anything is timed (the HF side's timed part never
+    tokenizes either, so neither may ``fit``: ``setup`` and ``prepare_data`` do nothing); training order from
     ``EpochSeededSampler``. Same DataLoader settings otherwise (batch size, collator, no workers, no pinning)."""
 
     def __init__(self, tokenizer, batch_size: int, max_length: int, seed: int, val_examples: int | None = None):

@@ -166,6 +166,8 @@ class SentimentDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         from transformers import DataCollatorWithPadding
 
+        if getattr(self, "_tokenized_for", None) == (self.tokenizer, self.max_length):
+            return  # fit, validate and test each call setup: tokenize only the first time
         raw = load_sentiment()
         self.raw = raw
         self.splits = raw.map(
@@ -174,6 +176,7 @@ class SentimentDataModule(pl.LightningDataModule):
             remove_columns=["text"],
         ).rename_column("label", "labels")
         self.collate = DataCollatorWithPadding(self.tokenizer, return_tensors="pt")
+        self._tokenized_for = (self.tokenizer, self.max_length)
 
     def _loader(self, split: str, shuffle: bool = False):
         return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle, collate_fn=self.collate)

@@ -52,6 +52,20 @@ def test_sentiment_schema_and_dynamic_padding():
     assert batch["input_ids"].shape[1] == lengths.max()  # padded to the longest in this batch only
 
 
+def test_sentiment_setup_tokenizes_once_per_tokenizer_and_length():
+    """fit, validate and test each call setup: the second call must not map the dataset again (it cost 1-2 s per
+    call in the lessons), while a new max_length must."""
+    _, tokenizer = models.load_classifier()
+    dm = data.SentimentDataModule(tokenizer, batch_size=8, max_length=16)
+    dm.setup("fit")
+    first = dm.splits
+    dm.setup("test")
+    assert dm.splits is first
+    dm.max_length = 8
+    dm.setup("test")
+    assert dm.splits is not first and max(len(ids) for ids in dm.splits["test"]["input_ids"]) == 8
+
+
 @pytest.mark.parametrize(
     "texts, match",
     [
