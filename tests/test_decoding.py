@@ -179,7 +179,7 @@ def test_speculative_greedy_gives_greedys_tokens(tiny_chat, prompt, k):
     assert len(new) - 1 == stats["accepted"] + stats["passes"] - 1  # each pass after the first: accepted + 1
 
 
-def test_speculative_greedy_accepts_an_always_right_draft(tiny_chat):
+def test_speculative_greedy_accepts_an_always_right_guess(tiny_chat):
     model, tokenizer = tiny_chat
     ids = decoding.encode(model, tokenizer, ["the owl"])["input_ids"]
     plain = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=10, do_sample=False)[0].tolist()
@@ -187,7 +187,7 @@ def test_speculative_greedy_accepts_an_always_right_draft(tiny_chat):
     def oracle(context, k):  # proposes greedy's own next tokens
         return plain[len(context) : len(context) + k]
 
-    new, stats = decoding.speculative_greedy(model, ids, 10, draft=oracle, k=3)
+    new, stats = decoding.speculative_greedy(model, ids, 10, guess=oracle, k=3)
     assert new == plain[ids.shape[1] :] and stats["accepted"] == stats["proposed"] and stats["passes"] < len(new)
 
 

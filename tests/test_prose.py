@@ -38,10 +38,11 @@ def test_thousands_and_fractions_match():
     assert unfound(nb) == []
 
 
-def test_history_talk_is_machinery_and_speculative_decodings_draft_is_not():
+def test_draft_in_any_sense_is_machinery_and_guess_is_not():
     from tools.authoring.prose import machinery
 
     flagged = notebook("The course's first draft had only the T = 1 case; in a draft of this lesson we tried more.")
     assert len(machinery(flagged)) == 2
-    lesson = notebook("A cheap draft proposes k tokens; a draft model shares the tokenizer; accept a draft token.")
+    assert len(machinery(notebook("A cheap draft proposes k tokens; the drafted tokens are checked."))) == 2
+    lesson = notebook("A cheap guess proposes k tokens; an assistant model shares the tokenizer; a token is accepted.")
     assert machinery(lesson) == []

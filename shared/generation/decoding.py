@@ -16,7 +16,8 @@ names them so a notebook can show that both give the same scores.
 
 Direct calls: ``encode`` makes a batch of prompts where the model is (``run.place(model)``), ``positions_counted``
 counts the token positions a model runs (the work a KV cache saves), and ``speculative_greedy`` decodes greedily
-with a cheap draft (``prompt_lookup``) checked by one forward pass per block, counting what the model accepted.
+with a cheap guess of the next tokens (``prompt_lookup``) checked by one forward pass per block, counting what
+the model accepted.
 """
 
 from __future__ import annotations
@@ -187,8 +188,9 @@ def positions_counted(model):
 
 
 def prompt_lookup(ids: list[int], k: int, ngram: int = 2) -> list[int]:
-    """A draft without a draft model: find the last ``ngram`` tokens of ``ids`` earlier in ``ids`` (the latest
-    such place) and propose the ``k`` tokens that followed it there; none when the n-gram did not occur before."""
+    """A guess of the next tokens without an assistant model: find the last ``ngram`` tokens of ``ids`` earlier in
+    ``ids`` (the latest such place) and propose the ``k`` tokens that followed it there; none when the n-gram did not
+    occur before."""
     tail = ids[-ngram:]
     for start in range(len(ids) - ngram - 1, -1, -1):
         if ids[start : start + ngram] == tail:
@@ -197,13 +199,13 @@ def prompt_lookup(ids: list[int], k: int, ngram: int = 2) -> list[int]:
 
 
 @torch.no_grad()
-def speculative_greedy(model, input_ids: torch.Tensor, max_new_tokens: int, draft=prompt_lookup, k: int = 4):
-    """Greedy decoding of one prompt (``input_ids`` of shape (1, length)) with a draft: each step, ``draft(ids,
+def speculative_greedy(model, input_ids: torch.Tensor, max_new_tokens: int, guess=prompt_lookup, k: int = 4):
+    """Greedy decoding of one prompt (``input_ids`` of shape (1, length)) with guesses: each step, ``guess(ids,
     k)`` proposes up to ``k`` tokens, one forward pass scores them all, and the longest prefix that greedy decoding
     would have chosen is kept, plus the model's own next token. The tokens are greedy's; the work is fewer passes.
 
     Returns ``(new_tokens, stats)``: the new tokens up to the end-of-sequence token, and ``proposed``,
-    ``accepted`` draft tokens and forward ``passes`` (the prompt's included)."""
+    ``accepted`` guessed tokens and forward ``passes`` (the prompt's included)."""
     from transformers import DynamicCache
 
     if input_ids.dim() != 2 or input_ids.size(0) != 1:
@@ -216,17 +218,17 @@ def speculative_greedy(model, input_ids: torch.Tensor, max_new_tokens: int, draf
     new = [int(model(input_ids=input_ids, past_key_values=cache, use_cache=True).logits[0, -1].argmax())]
     stats = {"proposed": 0, "accepted": 0, "passes": 1}
     while len(new) < max_new_tokens and new[-1] not in eos:
-        guess = draft(ids + new, min(k, max_new_tokens - len(new) - 1))
-        block = torch.tensor([[new[-1], *guess]], device=input_ids.device)
+        guessed = guess(ids + new, min(k, max_new_tokens - len(new) - 1))
+        block = torch.tensor([[new[-1], *guessed]], device=input_ids.device)
         choice = model(input_ids=block, past_key_values=cache, use_cache=True).logits[0].argmax(-1).tolist()
         n = 0
-        while n < len(guess) and guess[n] == choice[n]:  # the draft agrees with greedy's choice
+        while n < len(guessed) and guessed[n] == choice[n]:  # the guess agrees with greedy's choice
             n += 1
-        new += guess[:n] + [choice[n]]
-        stats["proposed"] += len(guess)
+        new += guessed[:n] + [choice[n]]
+        stats["proposed"] += len(guessed)
         stats["accepted"] += n
         stats["passes"] += 1
-        extra = cache.get_seq_length() - (len(ids) + len(new) - 1)  # keys and values of rejected draft tokens
+        extra = cache.get_seq_length() - (len(ids) + len(new) - 1)  # keys and values of rejected guesses
         if extra > 0:
             cache.crop(-extra)
     end = next((i + 1 for i, t in enumerate(new) if t in eos), len(new))
