@@ -177,21 +177,19 @@ class FirstBatchProbe:
 
 class PreparedSentiment(SentimentDataModule):
     """The course's data module, tokenized once before anything is timed (the HF side's timed part never
-    tokenizes either, so neither may ``fit``: ``setup`` and ``prepare_data`` do nothing); training order from
-    ``EpochSeededSampler``. Same DataLoader settings otherwise (batch size, collator, no workers, no pinning)."""
+    tokenizes either: ``fit``'s own ``setup`` call finds the splits tokenized and returns, and ``prepare_data``
+    does nothing); training order from ``EpochSeededSampler``. Same DataLoader settings otherwise (batch size,
+    collator, no workers, no pinning)."""
 
     def __init__(self, tokenizer, batch_size: int, max_length: int, seed: int, val_examples: int | None = None):
         super().__init__(tokenizer, batch_size=batch_size, max_length=max_length)
-        super().setup("fit")
+        self.setup("fit")
         if val_examples is not None and val_examples < len(self.splits["validation"]):
             self.splits["validation"] = self.splits["validation"].select(range(val_examples))
         self.collate = FirstBatchProbe(self.collate)
         self.seed = seed
 
     def prepare_data(self) -> None:
-        pass
-
-    def setup(self, stage: str | None = None) -> None:
         pass
 
     def train_dataloader(self):
